@@ -1,0 +1,1 @@
+export { type Keywarden, type OpenOptions, openKeywarden, openStore } from './keywarden.ts';

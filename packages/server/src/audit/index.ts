@@ -1,0 +1,1 @@
+export { type Actor, auditEntry, CLI_ACTOR } from './actor.ts';

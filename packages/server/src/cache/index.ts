@@ -1,0 +1,1 @@
+export { type CachedKey, KeyCache, type KeyCacheOptions } from './key-cache.ts';

@@ -1,0 +1,39 @@
+import type { Command } from 'commander';
+import { openKeywarden } from '../../app/index.ts';
+import { CLI_ACTOR } from '../../audit/index.ts';
+import { loadConfig } from '../../config/index.ts';
+import { keyToJson } from '../../http/serialize.ts';
+import { printJson, printNewKey } from '../output.ts';
+
+/** Works on the store directly, so it can let an operator in when no management key is at hand. */
+export function registerAdminKey(program: Command): void {
+  const adminKey = program
+    .command('admin-key')
+    .description('management keys (works on the store directly)');
+  adminKey
+    .command('create')
+    .description('create a management key and print it once')
+    .requiredOption('--name <name>', 'what the key is for')
+    .option('--scopes <scopes...>', 'management scopes, e.g. keys:read keys:write (default: admin)')
+    .option('--data <dir>', 'data directory (KEYWARDEN_DATA_DIR)')
+    .option('--json', 'machine-readable output')
+    .action(async (options: { name: string; scopes?: string[]; data?: string; json?: boolean }) => {
+      const kw = await openKeywarden(loadConfig(process.env, { dataDir: options.data }));
+      try {
+        const scopes = (options.scopes ?? ['admin']).flatMap((s) => s.split(',')).filter(Boolean);
+        const created = await kw.keys.create(
+          { name: options.name, scopes },
+          CLI_ACTOR,
+          'management',
+        );
+        if (options.json) printJson({ ...keyToJson(created.record), key: created.plaintext });
+        else
+          printNewKey(
+            created.plaintext,
+            `Management key ${created.record.id} (${scopes.join(' ')})`,
+          );
+      } finally {
+        await kw.close();
+      }
+    });
+}

@@ -1,0 +1,186 @@
+import { type Command, Option } from 'commander';
+import { type ClientOptions, callApi } from '../client.ts';
+import { output, printJson, printNewKey, printRecord, printTable } from '../output.ts';
+
+type Common = ClientOptions & { json?: boolean };
+type KeyJson = Record<string, unknown> & { id: string; key?: string };
+
+/** Options every command that calls the server shares. */
+export function withClientOptions(command: Command): Command {
+  return command
+    .option('--url <url>', 'keywarden server (KEYWARDEN_URL, default http://127.0.0.1:8787)')
+    .option('--key-file <path>', 'file holding the management key (else KEYWARDEN_ADMIN_KEY)')
+    .option('--json', 'machine-readable output');
+}
+
+const LIST_COLUMNS = [
+  'id',
+  'name',
+  'display',
+  'env',
+  'status',
+  'scopes',
+  'ownerId',
+  'expiresAt',
+  'lastUsedAt',
+];
+
+function splitList(values: string[] | undefined): string[] | undefined {
+  return values
+    ?.flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter(Boolean);
+}
+
+function parseMeta(text: string | undefined): Record<string, unknown> | undefined {
+  if (text === undefined) return undefined;
+  const value = JSON.parse(text) as unknown;
+  if (!value || typeof value !== 'object' || Array.isArray(value))
+    throw new Error('--meta must be a JSON object');
+  return value as Record<string, unknown>;
+}
+
+export function registerKeys(program: Command): void {
+  const keys = program.command('keys').description('API keys (calls the management API)');
+
+  withClientOptions(keys.command('create').description('create a key; prints it once'))
+    .requiredOption('--name <name>', 'what the key is for')
+    .option('--project <project>', 'project id or name (default: default)')
+    .option('--env <env>', 'environment: dev, staging, prod … (default: dev)')
+    .option('--scopes <scopes...>', 'scopes, e.g. billing:read orders:write (default: none)')
+    .option('--expires-at <iso>', 'expiry, ISO 8601')
+    .option('--owner <id>', 'owner id (user, team, service)')
+    .option('--meta <json>', 'metadata as a JSON object')
+    .option('--allowed-ips <cidrs...>', 'IP allowlist, CIDR ranges')
+    .action(
+      async (
+        o: Common & {
+          name: string;
+          project?: string;
+          env?: string;
+          scopes?: string[];
+          expiresAt?: string;
+          owner?: string;
+          meta?: string;
+          allowedIps?: string[];
+        },
+      ) => {
+        const created = await callApi<KeyJson>(o, 'POST', '/v1/keys', {
+          name: o.name,
+          project: o.project,
+          env: o.env,
+          scopes: splitList(o.scopes),
+          expiresAt: o.expiresAt,
+          ownerId: o.owner,
+          meta: parseMeta(o.meta),
+          allowedIps: splitList(o.allowedIps),
+        });
+        if (o.json) printJson(created);
+        else printNewKey(created.key!, `Key ${created.id} (${String(created.display)})`);
+      },
+    );
+
+  withClientOptions(keys.command('list').description('list keys, newest first'))
+    .option('--project <project>', 'project id or name')
+    .option('--env <env>', 'environment')
+    .addOption(new Option('--status <status>', 'status').choices(['active', 'disabled', 'revoked']))
+    .option('--owner <id>', 'owner id')
+    .option('--limit <n>', 'page size (max 100)', '50')
+    .option('--cursor <cursor>', 'continue from a previous page')
+    .action(
+      async (
+        o: Common & {
+          project?: string;
+          env?: string;
+          status?: string;
+          owner?: string;
+          limit: string;
+          cursor?: string;
+        },
+      ) => {
+        const query = new URLSearchParams();
+        for (const [name, value] of [
+          ['project', o.project],
+          ['env', o.env],
+          ['status', o.status],
+          ['ownerId', o.owner],
+          ['limit', o.limit],
+          ['cursor', o.cursor],
+        ] as const) {
+          if (value) query.set(name, value);
+        }
+        const page = await callApi<{ data: KeyJson[]; nextCursor: string | null }>(
+          o,
+          'GET',
+          `/v1/keys?${query}`,
+        );
+        output(page, o, () => {
+          printTable(page.data, LIST_COLUMNS);
+          if (page.nextCursor) process.stdout.write(`more: --cursor ${page.nextCursor}\n`);
+        });
+      },
+    );
+
+  withClientOptions(keys.command('show <id>').description('show one key')).action(
+    async (id: string, o: Common) => {
+      const key = await callApi<KeyJson>(o, 'GET', `/v1/keys/${encodeURIComponent(id)}`);
+      output(key, o, () => printRecord(key));
+    },
+  );
+
+  withClientOptions(keys.command('update <id>').description('change a key'))
+    .option('--name <name>', 'new name')
+    .option('--scopes <scopes...>', 'replace the scopes')
+    .option('--expires-at <iso>', 'new expiry, ISO 8601, or "never"')
+    .option('--owner <id>', 'new owner id')
+    .option('--meta <json>', 'replace the metadata (JSON object)')
+    .option('--allowed-ips <cidrs...>', 'replace the IP allowlist ("none" to clear)')
+    .action(
+      async (
+        id: string,
+        o: Common & {
+          name?: string;
+          scopes?: string[];
+          expiresAt?: string;
+          owner?: string;
+          meta?: string;
+          allowedIps?: string[];
+        },
+      ) => {
+        const ips = splitList(o.allowedIps);
+        const key = await callApi<KeyJson>(o, 'PATCH', `/v1/keys/${encodeURIComponent(id)}`, {
+          name: o.name,
+          scopes: splitList(o.scopes),
+          expiresAt: o.expiresAt === 'never' ? null : o.expiresAt,
+          ownerId: o.owner,
+          meta: parseMeta(o.meta),
+          allowedIps: ips?.length === 1 && ips[0] === 'none' ? [] : ips,
+        });
+        output(key, o, () => printRecord(key));
+      },
+    );
+
+  for (const [action, description] of [
+    ['revoke', 'revoke a key at once and for good'],
+    ['disable', 'disable a key (it can be enabled again)'],
+    ['enable', 'enable a disabled key'],
+  ] as const) {
+    withClientOptions(keys.command(`${action} <id>`).description(description)).action(
+      async (id: string, o: Common) => {
+        const key = await callApi<KeyJson>(
+          o,
+          'POST',
+          `/v1/keys/${encodeURIComponent(id)}/${action}`,
+        );
+        output(key, o, () => process.stdout.write(`${key.id} is now ${String(key.status)}\n`));
+      },
+    );
+  }
+
+  withClientOptions(keys.command('delete <id>').description('delete a key record for good')).action(
+    async (id: string, o: Common) => {
+      await callApi(o, 'DELETE', `/v1/keys/${encodeURIComponent(id)}`);
+      output({ id, deleted: true }, o, () => process.stdout.write(`${id} deleted\n`));
+    },
+  );
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { CliError, describeError } from './client.ts';
+import { registerAdminKey } from './commands/admin-key.ts';
+import { registerAudit } from './commands/audit.ts';
+import { registerKeys } from './commands/keys.ts';
+import { registerProjects } from './commands/projects.ts';
+import { registerStart } from './commands/start.ts';
+
+export function buildCli(): Command {
+  const program = new Command('keywarden')
+    .description('keywarden: issue, verify, limit, meter, rotate and revoke API keys')
+    .version('0.1.0')
+    .showHelpAfterError();
+  registerStart(program);
+  registerAdminKey(program);
+  registerKeys(program);
+  registerProjects(program);
+  registerAudit(program);
+  return program;
+}
+
+buildCli()
+  .parseAsync(process.argv)
+  .catch((error: unknown) => {
+    process.stderr.write(`keywarden: ${describeError(error)}\n`);
+    process.exitCode = error instanceof CliError ? error.exitCode : 1;
+  });

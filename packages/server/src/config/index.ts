@@ -1,0 +1,67 @@
+import { resolve } from 'node:path';
+
+/**
+ * The one config loader: environment variables, overridden by CLI flags. Every setting a
+ * user can change is here, with its default and its variable (docs/configuration.md).
+ */
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** `postgres://…` selects PostgreSQL; otherwise SQLite in the data directory. */
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  /** Peers whose X-Forwarded-For is believed: CIDRs, or `loopback`, `private`; empty = none. */
+  trustedProxies: string[];
+  bodyLimitBytes: number;
+  logLevel: string;
+  /** Upper bound on how long a node serves a cached key without re-reading it. */
+  cacheMaxAgeMs: number;
+  negativeCacheTtlMs: number;
+  /** Forward-auth defaults when neither the route nor the edge says what is needed. */
+  forwardAuth: { scopes: string[]; env: string | undefined };
+}
+
+export type ConfigOverrides = Partial<Pick<Config, 'host' | 'port' | 'dataDir' | 'logLevel'>>;
+
+function integer(name: string, value: string | undefined, fallback: number, min = 0): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < min) throw new Error(`${name} must be an integer ≥ ${min}`);
+  return n;
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(/[\s,]+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: ConfigOverrides = {},
+): Config {
+  const port = overrides.port ?? integer('KEYWARDEN_PORT', env.KEYWARDEN_PORT, 8787);
+  if (port > 65535) throw new Error('KEYWARDEN_PORT must be at most 65535');
+  return {
+    host: overrides.host ?? env.KEYWARDEN_HOST ?? '127.0.0.1',
+    port,
+    dataDir: resolve(overrides.dataDir ?? env.KEYWARDEN_DATA_DIR ?? '.keywarden'),
+    databaseUrl: env.KEYWARDEN_DATABASE_URL || undefined,
+    redisUrl: env.KEYWARDEN_REDIS_URL || undefined,
+    trustedProxies: list(env.KEYWARDEN_TRUSTED_PROXIES),
+    bodyLimitBytes: integer('KEYWARDEN_BODY_LIMIT', env.KEYWARDEN_BODY_LIMIT, 64 * 1024, 1024),
+    logLevel: overrides.logLevel ?? env.KEYWARDEN_LOG_LEVEL ?? 'info',
+    cacheMaxAgeMs: integer('KEYWARDEN_CACHE_MAX_AGE_MS', env.KEYWARDEN_CACHE_MAX_AGE_MS, 30_000),
+    negativeCacheTtlMs: integer(
+      'KEYWARDEN_NEGATIVE_CACHE_TTL_MS',
+      env.KEYWARDEN_NEGATIVE_CACHE_TTL_MS,
+      60_000,
+    ),
+    forwardAuth: {
+      scopes: list(env.KEYWARDEN_AUTH_SCOPES),
+      env: env.KEYWARDEN_AUTH_ENV || undefined,
+    },
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * The one catalogue of every error keywarden answers with. A code is stable: clients and
+ * docs (docs/errors.md) rely on it; the title is the public, generic message. Details that
+ * vary per request go in `detail`, never anything secret.
+ */
+export const ERROR_CATALOGUE = {
+  // Verification outcomes that reject a request (see DESIGN.md "Verification").
+  MISSING: { status: 401, title: 'No API key was presented' },
+  MALFORMED: { status: 401, title: 'The API key is malformed' },
+  NOT_FOUND: { status: 401, title: 'The API key is not known' },
+  REVOKED: { status: 401, title: 'The API key has been revoked' },
+  EXPIRED: { status: 401, title: 'The API key has expired' },
+  DISABLED: { status: 401, title: 'The API key is disabled' },
+  WRONG_ENV: { status: 401, title: 'The API key belongs to another environment' },
+  INSUFFICIENT_SCOPE: { status: 403, title: 'The API key lacks a required scope' },
+  IP_NOT_ALLOWED: { status: 403, title: 'The client address is not allowed for this API key' },
+  RATE_LIMITED: { status: 429, title: 'Rate limit exceeded' },
+  QUOTA_EXCEEDED: { status: 429, title: 'No credits left on this API key' },
+  BUDGET_EXCEEDED: { status: 429, title: 'The budget of this API key is spent' },
+
+  // Request problems.
+  VALIDATION_FAILED: { status: 400, title: 'The request is not valid' },
+  INVALID_JSON: { status: 400, title: 'The request body is not valid JSON' },
+  INVALID_UTF8: { status: 400, title: 'The request body is not valid UTF-8' },
+  INVALID_CURSOR: { status: 400, title: 'The pagination cursor is not valid' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported content type' },
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
+  ROUTE_NOT_FOUND: { status: 404, title: 'No such route' },
+  METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
+
+  // Resources.
+  RESOURCE_NOT_FOUND: { status: 404, title: 'The resource does not exist' },
+  ALREADY_EXISTS: { status: 409, title: 'A resource with this name already exists' },
+  KEY_STATE_CONFLICT: { status: 409, title: 'The key is not in a state that allows this' },
+  PROJECT_NOT_EMPTY: { status: 409, title: 'The project still has keys' },
+
+  // Server side.
+  SERVICE_UNAVAILABLE: { status: 503, title: 'The service is not ready' },
+  INTERNAL: { status: 500, title: 'Internal error' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export function problemType(code: ErrorCode): string {
+  return `urn:keywarden:problem:${code.toLowerCase()}`;
+}

@@ -1,0 +1,117 @@
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { Keywarden } from '../app/index.ts';
+import { newId } from '../ids/index.ts';
+import type { Logger } from '../log/index.ts';
+import { registerJsonParser } from './json-body.ts';
+import { managementAuth } from './management-auth.ts';
+import { handleError, sendProblem } from './problem.ts';
+import { auditRoutes } from './routes/audit.ts';
+import { forwardAuthRoutes } from './routes/forward-auth.ts';
+import { healthRoutes } from './routes/health.ts';
+import { keyRoutes } from './routes/keys.ts';
+import { projectRoutes } from './routes/projects.ts';
+import { verifyRoutes } from './routes/verify.ts';
+import { compileValidator } from './validator.ts';
+
+export interface ManagementRoute {
+  method: string;
+  url: string;
+  scope: string;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route guarded by a management scope: the auth test walks this list. */
+    managementRoutes: ManagementRoute[];
+  }
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+/** Routes on the verification hot path or polled by orchestrators: not logged per request. */
+const QUIET_ROUTES = new Set(['/v1/auth', '/v1/auth/*', '/healthz', '/readyz']);
+
+function trustProxy(trusted: string[]): boolean | string[] {
+  return trusted.length > 0 ? trusted : false;
+}
+
+export async function buildHttpApp(kw: Keywarden, logger: Logger): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // Requests are logged by our onResponse hook, which skips the hot path.
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: trustProxy(kw.config.trustedProxies),
+    bodyLimit: kw.config.bodyLimitBytes,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : newId('req');
+    },
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorate('managementRoutes', [] as ManagementRoute[]);
+  app.decorateRequest('actor', null);
+  app.setValidatorCompiler(compileValidator);
+  registerJsonParser(app);
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((_request, reply) => sendProblem(reply, 'ROUTE_NOT_FOUND'));
+  app.addHook('onRoute', (route) => {
+    const scope = route.config?.managementScope;
+    if (!scope) return;
+    for (const method of [route.method].flat()) {
+      if (method !== 'HEAD') app.managementRoutes.push({ method, url: route.url, scope });
+    }
+  });
+  app.addHook('onRequest', managementAuth(kw));
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    if (request.url.startsWith('/v1/')) reply.header('cache-control', 'no-store');
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    if (QUIET_ROUTES.has(request.routeOptions.url ?? '')) return;
+    request.log.info(
+      {
+        req: request,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+        actor: request.actor?.id,
+      },
+      'request',
+    );
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'keywarden',
+        version: '0.1.0',
+        description: 'Issue, verify, limit, meter, rotate and revoke API keys.',
+      },
+      components: {
+        securitySchemes: {
+          managementKey: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'A keywarden management key',
+          },
+        },
+      },
+      security: [{ managementKey: [] }],
+    },
+  });
+
+  await app.register(healthRoutes(kw));
+  await app.register(forwardAuthRoutes(kw));
+  await app.register(verifyRoutes(kw));
+  await app.register(keyRoutes(kw));
+  await app.register(projectRoutes(kw));
+  await app.register(auditRoutes(kw));
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.ready();
+  return app as unknown as FastifyInstance;
+}

@@ -1,0 +1,1 @@
+export { buildHttpApp, type ManagementRoute } from './app.ts';

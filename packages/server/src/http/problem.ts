@@ -1,0 +1,94 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  ERROR_CATALOGUE,
+  type ErrorCode,
+  type FieldError,
+  KeywardenError,
+  problemType,
+} from '../errors/index.ts';
+
+/**
+ * Every error leaves as RFC 9457 problem+json with a stable code from the catalogue and
+ * the request id. Unexpected errors are logged in full and answered with a generic 500:
+ * internals never reach the client.
+ */
+export function sendProblem(
+  reply: FastifyReply,
+  code: ErrorCode,
+  detail?: string,
+  fieldErrors: FieldError[] = [],
+  headers: Record<string, string> = {},
+): FastifyReply {
+  const entry = ERROR_CATALOGUE[code];
+  const body: Record<string, unknown> = {
+    type: problemType(code),
+    title: entry.title,
+    status: entry.status,
+    detail: detail ?? entry.title,
+    code,
+    requestId: String(reply.request.id),
+  };
+  if (fieldErrors.length > 0) body.errors = fieldErrors;
+  for (const [name, value] of Object.entries(headers)) reply.header(name, value);
+  return reply
+    .code(entry.status)
+    .type('application/problem+json; charset=utf-8')
+    .serializer((payload: unknown) => JSON.stringify(payload))
+    .send(body);
+}
+
+interface AjvError {
+  instancePath?: string;
+  keyword?: string;
+  message?: string;
+  params?: Record<string, unknown>;
+}
+
+/** Turns Ajv's errors into `{ field, message }` entries that name the offending field. */
+function fieldErrorsFromValidation(error: FastifyError): FieldError[] {
+  const context =
+    (error as FastifyError & { validationContext?: string }).validationContext ?? 'body';
+  return ((error.validation ?? []) as AjvError[]).map((v) => {
+    let field = v.instancePath || '';
+    if (v.keyword === 'required' && v.params?.missingProperty)
+      field += `/${String(v.params.missingProperty)}`;
+    if (v.keyword === 'additionalProperties' && v.params?.additionalProperty) {
+      field += `/${String(v.params.additionalProperty)}`;
+      return { field: `${context}${field}`, message: 'unknown field' };
+    }
+    return { field: `${context}${field || ''}`, message: v.message ?? 'invalid' };
+  });
+}
+
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VALIDATION_FAILED',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_BAD_URL: 'VALIDATION_FAILED',
+  FST_ERR_ASYNC_CONSTRAINT: 'VALIDATION_FAILED',
+};
+
+export function handleError(
+  error: FastifyError | KeywardenError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+) {
+  if (error instanceof KeywardenError) {
+    return sendProblem(reply, error.code, error.detail, error.fieldErrors, error.headers);
+  }
+  if (error.validation) {
+    const fields = fieldErrorsFromValidation(error);
+    const detail = fields.map((f) => `${f.field}: ${f.message}`).join('; ');
+    return sendProblem(reply, 'VALIDATION_FAILED', detail, fields);
+  }
+  const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
+  if (mapped) return sendProblem(reply, mapped);
+  if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+    request.log.info({ err: error }, 'client error');
+    return sendProblem(reply, 'VALIDATION_FAILED', 'the request could not be processed');
+  }
+  request.log.error({ err: error }, 'unhandled error');
+  return sendProblem(reply, 'INTERNAL');
+}

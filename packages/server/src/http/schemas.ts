@@ -1,0 +1,224 @@
+import { Type } from 'typebox';
+import { VERIFY_CODES, type VerifyCode } from '../verify/index.ts';
+
+/**
+ * The API's shapes, once: Fastify validates requests and serialises responses with them, and
+ * /openapi.json is generated from them. Request objects reject unknown fields. Response
+ * schemas also act as an allowlist: a field not named here (a hash, say) never leaves.
+ */
+export const Id = Type.String({ pattern: '^[a-z]{3}_[0-9A-Z]{26}$', maxLength: 30 });
+const Name = Type.String({ minLength: 1, maxLength: 200 });
+const ScopeString = Type.String({ minLength: 1, maxLength: 128 });
+const Env = Type.String({ pattern: '^[a-z]{2,10}$' });
+const Timestamp = Type.String({ format: 'date-time' });
+const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
+const OwnerId = Type.String({ minLength: 1, maxLength: 200 });
+const Meta = Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), { maxProperties: 64 });
+const Cidr = Type.String({ minLength: 2, maxLength: 64 });
+
+export const ProblemSchema = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    code: Type.String(),
+    requestId: Type.String(),
+    errors: Type.Optional(
+      Type.Array(Type.Object({ field: Type.String(), message: Type.String() })),
+    ),
+  },
+  { $id: 'Problem', description: 'RFC 9457 problem details' },
+);
+
+export const KeySchema = Type.Object(
+  {
+    id: Id,
+    name: Type.String(),
+    projectId: Id,
+    env: Type.String(),
+    display: Type.String({
+      description: 'Safe display form: prefix, environment, last 5 characters',
+    }),
+    scopes: Type.Array(Type.String()),
+    status: Type.Union([Type.Literal('active'), Type.Literal('disabled'), Type.Literal('revoked')]),
+    ownerId: Type.Union([Type.String(), Type.Null()]),
+    meta: Type.Record(Type.String(), Type.Unknown()),
+    expiresAt: NullableTimestamp,
+    allowedIps: Type.Array(Type.String()),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+    lastUsedAt: NullableTimestamp,
+    lastUsedIp: Type.Union([Type.String(), Type.Null()]),
+    rotatedFromId: Type.Union([Type.String(), Type.Null()]),
+    revokedAt: NullableTimestamp,
+  },
+  { $id: 'Key' },
+);
+
+export const CreatedKeySchema = Type.Intersect([
+  KeySchema,
+  Type.Object({
+    key: Type.String({
+      description: 'The plaintext key. Returned once, by this response only: store it now.',
+      'x-keywarden-secret': true,
+    }),
+  }),
+]);
+
+export const CreateKeyBody = Type.Object(
+  {
+    name: Name,
+    project: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    env: Type.Optional(Env),
+    scopes: Type.Optional(Type.Array(ScopeString, { maxItems: 100 })),
+    expiresAt: Type.Optional(NullableTimestamp),
+    ownerId: Type.Optional(Type.Union([OwnerId, Type.Null()])),
+    meta: Type.Optional(Meta),
+    allowedIps: Type.Optional(Type.Array(Cidr, { maxItems: 100 })),
+  },
+  { additionalProperties: false },
+);
+
+export const UpdateKeyBody = Type.Object(
+  {
+    name: Type.Optional(Name),
+    scopes: Type.Optional(Type.Array(ScopeString, { maxItems: 100 })),
+    expiresAt: Type.Optional(NullableTimestamp),
+    ownerId: Type.Optional(Type.Union([OwnerId, Type.Null()])),
+    meta: Type.Optional(Meta),
+    allowedIps: Type.Optional(Type.Array(Cidr, { maxItems: 100 })),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+export const RevokeKeyBody = Type.Union([
+  Type.Object(
+    { reason: Type.Optional(Type.String({ maxLength: 500 })) },
+    { additionalProperties: false },
+  ),
+  Type.Null(),
+]);
+
+export const ListKeysQuery = Type.Object(
+  {
+    project: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    env: Type.Optional(Env),
+    status: Type.Optional(
+      Type.Union([Type.Literal('active'), Type.Literal('disabled'), Type.Literal('revoked')]),
+    ),
+    ownerId: Type.Optional(OwnerId),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+    cursor: Type.Optional(Type.String({ maxLength: 100 })),
+  },
+  { additionalProperties: false },
+);
+
+export const KeyPage = Type.Object({
+  data: Type.Array(KeySchema),
+  nextCursor: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+
+export const ProjectSchema = Type.Object(
+  {
+    id: Id,
+    name: Type.String(),
+    prefix: Type.String(),
+    environments: Type.Array(Type.String()),
+    allowQueryKey: Type.Boolean(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  },
+  { $id: 'Project' },
+);
+
+export const CreateProjectBody = Type.Object(
+  {
+    name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }),
+    prefix: Type.String({ pattern: '^[a-z][a-z0-9]{1,11}$' }),
+    environments: Type.Optional(Type.Array(Env, { minItems: 1, maxItems: 20 })),
+    allowQueryKey: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+export const UpdateProjectBody = Type.Object(
+  {
+    name: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' })),
+    environments: Type.Optional(Type.Array(Env, { minItems: 1, maxItems: 20 })),
+    allowQueryKey: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+export const VerifyBody = Type.Object(
+  {
+    key: Type.String({ maxLength: 512 }),
+    scopes: Type.Optional(Type.Array(ScopeString, { maxItems: 50 })),
+    env: Type.Optional(Env),
+    ip: Type.Optional(
+      Type.String({ maxLength: 64, description: "The end client's address, for IP allowlists" }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const VerifyResponse = Type.Object({
+  valid: Type.Boolean(),
+  code: Type.Unsafe<VerifyCode>({ type: 'string', enum: [...VERIFY_CODES] }),
+  keyId: Type.Optional(Type.String()),
+  name: Type.Optional(Type.String()),
+  projectId: Type.Optional(Type.String()),
+  env: Type.Optional(Type.String()),
+  scopes: Type.Optional(Type.Array(Type.String())),
+  ownerId: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  meta: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  expiresAt: Type.Optional(NullableTimestamp),
+  missingScopes: Type.Optional(Type.Array(Type.String())),
+});
+
+export const AuditEntrySchema = Type.Object({
+  seq: Type.Integer(),
+  at: Timestamp,
+  actorId: Type.String(),
+  actorDisplay: Type.String(),
+  action: Type.String(),
+  targetType: Type.String(),
+  targetId: Type.Union([Type.String(), Type.Null()]),
+  ip: Type.Union([Type.String(), Type.Null()]),
+  result: Type.String(),
+  requestId: Type.Union([Type.String(), Type.Null()]),
+  details: Type.Record(Type.String(), Type.Unknown()),
+  hash: Type.String(),
+});
+
+export const ListAuditQuery = Type.Object(
+  {
+    actorId: Type.Optional(Type.String({ maxLength: 64 })),
+    action: Type.Optional(Type.String({ maxLength: 64 })),
+    targetId: Type.Optional(Type.String({ maxLength: 64 })),
+    result: Type.Optional(
+      Type.Union([Type.Literal('success'), Type.Literal('denied'), Type.Literal('failed')]),
+    ),
+    from: Type.Optional(Timestamp),
+    to: Type.Optional(Timestamp),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+    cursor: Type.Optional(Type.String({ maxLength: 100 })),
+  },
+  { additionalProperties: false },
+);
+
+export const AuditPage = Type.Object({
+  data: Type.Array(AuditEntrySchema),
+  nextCursor: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const ErrorResponses = {
+  400: ProblemSchema,
+  401: ProblemSchema,
+  403: ProblemSchema,
+  404: ProblemSchema,
+  409: ProblemSchema,
+};

@@ -1,0 +1,26 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * Identifiers are `<kind>_<time><random>`: 10 Crockford-base32 characters of milliseconds
+ * followed by 16 of randomness (a ULID body). They sort by creation time, which gives
+ * cursor pagination a stable order without a second column, and the kind prefix tells a
+ * key id from a project id at a glance. They are not secrets.
+ */
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+export type IdKind = 'key' | 'prj' | 'aud' | 'req';
+
+export function newId(kind: IdKind, nowMs: number = Date.now()): string {
+  let time = '';
+  let t = nowMs;
+  for (let i = 0; i < 10; i++) {
+    time = CROCKFORD[t % 32] + time;
+    t = Math.floor(t / 32);
+  }
+  const bytes = randomBytes(16);
+  let random = '';
+  for (const byte of bytes) random += CROCKFORD[byte & 31];
+  return `${kind}_${time}${random}`;
+}
+
+export const ID_PATTERN = '^[a-z]{3}_[0-9A-HJKMNP-TV-Z]{26}$';

@@ -1,0 +1,240 @@
+import { displayKey, generateKey } from '@keywarden/core';
+import { type Actor, auditEntry } from '../audit/index.ts';
+import type { Clock } from '../clock/index.ts';
+import { KeywardenError, notFound } from '../errors/index.ts';
+import { newId } from '../ids/index.ts';
+import type { InvalidationChannel } from '../invalidation/index.ts';
+import type { KeyHasher } from '../secrets/index.ts';
+import type {
+  KeyFilter,
+  KeyKind,
+  KeyPatch,
+  KeyRecord,
+  ProjectRecord,
+  Store,
+} from '../store/index.ts';
+import {
+  validateAllowedIps,
+  validateEnvironment,
+  validateExpiry,
+  validateMeta,
+  validateScopes,
+} from './validate.ts';
+
+export interface CreateKeyInput {
+  name: string;
+  /** Project id or name; the default project when absent. */
+  project?: string;
+  env?: string;
+  scopes?: string[];
+  expiresAt?: number | null;
+  ownerId?: string | null;
+  meta?: Record<string, unknown>;
+  allowedIps?: string[];
+}
+
+export type UpdateKeyInput = Partial<
+  Pick<CreateKeyInput, 'name' | 'scopes' | 'expiresAt' | 'ownerId' | 'meta' | 'allowedIps'>
+>;
+
+export interface CreatedKey {
+  record: KeyRecord;
+  /** The plaintext key: returned by this call only, never stored, never logged. */
+  plaintext: string;
+}
+
+export const DEFAULT_PROJECT = 'default';
+export const MANAGEMENT_PROJECT = '_management';
+
+/**
+ * Every change to a key: validated, written with its audit entry in one transaction, then
+ * announced on the invalidation channel so that no cache keeps serving the old state.
+ */
+export class KeyService {
+  readonly #store: Store;
+  readonly #hasher: KeyHasher;
+  readonly #clock: Clock;
+  readonly #invalidation: InvalidationChannel;
+
+  constructor(deps: {
+    store: Store;
+    hasher: KeyHasher;
+    clock: Clock;
+    invalidation: InvalidationChannel;
+  }) {
+    this.#store = deps.store;
+    this.#hasher = deps.hasher;
+    this.#clock = deps.clock;
+    this.#invalidation = deps.invalidation;
+  }
+
+  async resolveProject(ref: string | undefined, kind: KeyKind): Promise<ProjectRecord> {
+    if (kind === 'management') {
+      const project = await this.#store.projects.findByName(MANAGEMENT_PROJECT);
+      if (!project) throw new Error('the management project is missing: migrations did not run');
+      return project;
+    }
+    const name = ref ?? DEFAULT_PROJECT;
+    const project =
+      (await this.#store.projects.findById(name)) ?? (await this.#store.projects.findByName(name));
+    if (!project || project.name === MANAGEMENT_PROJECT) {
+      throw new KeywardenError('VALIDATION_FAILED', `project ${name} does not exist`, {
+        fieldErrors: [{ field: '/project', message: 'no such project' }],
+      });
+    }
+    return project;
+  }
+
+  async create(input: CreateKeyInput, actor: Actor, kind: KeyKind = 'api'): Promise<CreatedKey> {
+    const now = this.#clock.now();
+    const project = await this.resolveProject(input.project, kind);
+    const env =
+      input.env ?? (project.environments.includes('dev') ? 'dev' : project.environments[0]!);
+    validateEnvironment(env, project.environments);
+    // Least privilege: a key gets no scopes unless they are asked for.
+    const scopes = input.scopes ?? [];
+    validateScopes(scopes);
+    validateAllowedIps(input.allowedIps ?? []);
+    validateExpiry(input.expiresAt, now);
+    validateMeta(input.meta);
+
+    const plaintext = generateKey({ prefix: project.prefix, env });
+    const { hash, pepperVersion } = this.#hasher.hash(plaintext);
+    const record: KeyRecord = {
+      id: newId('key', now),
+      projectId: project.id,
+      kind,
+      name: input.name,
+      env,
+      hash,
+      pepperVersion,
+      display: displayKey(plaintext),
+      scopes,
+      status: 'active',
+      ownerId: input.ownerId ?? null,
+      meta: input.meta ?? {},
+      expiresAt: input.expiresAt ?? null,
+      allowedIps: input.allowedIps ?? [],
+      createdAt: now,
+      updatedAt: now,
+      lastUsedAt: null,
+      lastUsedIp: null,
+      rotatedFromId: null,
+      revokedAt: null,
+    };
+    await this.#store.transaction(async (tx) => {
+      await tx.keys.insert(record);
+      await tx.audit.append(
+        auditEntry(
+          actor,
+          now,
+          kind === 'api' ? 'key.create' : 'admin_key.create',
+          { type: 'key', id: record.id },
+          {
+            name: record.name,
+            project: project.name,
+            env,
+            scopes,
+            display: record.display,
+          },
+        ),
+      );
+    });
+    // A node that cached this hash as unknown (someone tried it early) must accept it now.
+    await this.#invalidation.publish({ type: 'key-created', hash });
+    return { record, plaintext };
+  }
+
+  async get(id: string, kind: KeyKind = 'api'): Promise<KeyRecord> {
+    const key = await this.#store.keys.findById(id);
+    if (!key || key.kind !== kind) throw notFound('key', id);
+    return key;
+  }
+
+  list(filter: KeyFilter): Promise<KeyRecord[]> {
+    return this.#store.keys.list(filter);
+  }
+
+  async update(id: string, input: UpdateKeyInput, actor: Actor): Promise<KeyRecord> {
+    const now = this.#clock.now();
+    if (input.scopes) validateScopes(input.scopes);
+    if (input.allowedIps) validateAllowedIps(input.allowedIps);
+    validateExpiry(input.expiresAt, now);
+    validateMeta(input.meta);
+    const patch: KeyPatch = { ...input, updatedAt: now };
+    return this.#change(
+      id,
+      'key.update',
+      actor,
+      async (key) => {
+        if (key.status === 'revoked')
+          throw new KeywardenError('KEY_STATE_CONFLICT', 'a revoked key cannot be changed');
+        return patch;
+      },
+      { fields: Object.keys(input) },
+    );
+  }
+
+  setEnabled(id: string, enabled: boolean, actor: Actor): Promise<KeyRecord> {
+    return this.#change(id, enabled ? 'key.enable' : 'key.disable', actor, async (key) => {
+      if (key.status === 'revoked') {
+        throw new KeywardenError(
+          'KEY_STATE_CONFLICT',
+          'a revoked key cannot be enabled or disabled',
+        );
+      }
+      return { status: enabled ? 'active' : 'disabled', updatedAt: this.#clock.now() };
+    });
+  }
+
+  /** Revocation is final and idempotent: revoking a revoked key changes nothing. */
+  revoke(id: string, actor: Actor, reason?: string): Promise<KeyRecord> {
+    return this.#change(
+      id,
+      'key.revoke',
+      actor,
+      async (key) => {
+        if (key.status === 'revoked') return null;
+        const now = this.#clock.now();
+        return { status: 'revoked', revokedAt: now, updatedAt: now };
+      },
+      reason ? { reason } : {},
+    );
+  }
+
+  async delete(id: string, actor: Actor): Promise<void> {
+    const now = this.#clock.now();
+    await this.#store.transaction(async (tx) => {
+      const key = await tx.keys.findById(id);
+      if (key?.kind !== 'api') throw notFound('key', id);
+      await tx.keys.delete(id);
+      await tx.audit.append(
+        auditEntry(actor, now, 'key.delete', { type: 'key', id }, { display: key.display }),
+      );
+    });
+    await this.#invalidation.publish({ type: 'key', keyId: id });
+  }
+
+  async #change(
+    id: string,
+    action: string,
+    actor: Actor,
+    decide: (key: KeyRecord) => Promise<KeyPatch | null>,
+    details: Record<string, unknown> = {},
+  ): Promise<KeyRecord> {
+    const now = this.#clock.now();
+    const updated = await this.#store.transaction(async (tx) => {
+      const key = await tx.keys.findById(id);
+      if (key?.kind !== 'api') throw notFound('key', id);
+      const patch = await decide(key);
+      if (!patch) return key;
+      const next = await tx.keys.update(id, patch);
+      await tx.audit.append(
+        auditEntry(actor, now, action, { type: 'key', id }, { display: key.display, ...details }),
+      );
+      return next!;
+    });
+    await this.#invalidation.publish({ type: 'key', keyId: id });
+    return updated;
+  }
+}

@@ -1,0 +1,6 @@
+export {
+  type CreateProjectInput,
+  PROJECT_NAME_PATTERN,
+  ProjectService,
+  type UpdateProjectInput,
+} from './service.ts';

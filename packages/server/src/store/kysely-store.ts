@@ -1,0 +1,320 @@
+import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
+import { auditEntryHash, GENESIS_HASH } from './audit-chain.ts';
+import type { AuditTable, Database, KeysTable, ProjectsTable } from './schema.ts';
+import type {
+  AuditEntry,
+  AuditEntryInput,
+  AuditRepository,
+  KeyKind,
+  KeyRecord,
+  KeyRepository,
+  KeyStatus,
+  ProjectRecord,
+  ProjectRepository,
+  Repositories,
+  Store,
+} from './types.ts';
+
+/**
+ * One Kysely implementation of the store for every SQL backend; the backends differ only
+ * in how they connect and in `lockAuditChain`.
+ */
+type Executor = Kysely<Database> | Transaction<Database>;
+
+export interface DialectHooks {
+  backend: 'sqlite' | 'postgres';
+  /** Serialises audit appends across connections (a no-op where the backend has one writer). */
+  lockAuditChain(trx: Transaction<Database>): Promise<void>;
+}
+
+const toNumber = (v: number | string | bigint): number => Number(v);
+const toNullableNumber = (v: number | string | bigint | null): number | null =>
+  v === null ? null : Number(v);
+
+function projectFromRow(row: Selectable<ProjectsTable>): ProjectRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    prefix: row.prefix,
+    environments: JSON.parse(row.environments) as string[],
+    allowQueryKey: Boolean(row.allow_query_key),
+    createdAt: toNumber(row.created_at),
+    updatedAt: toNumber(row.updated_at),
+  };
+}
+
+function keyFromRow(row: Selectable<KeysTable>): KeyRecord {
+  return {
+    id: row.id,
+    projectId: row.project_id,
+    kind: row.kind as KeyKind,
+    name: row.name,
+    env: row.env,
+    hash: row.hash,
+    pepperVersion: row.pepper_version,
+    display: row.display,
+    scopes: JSON.parse(row.scopes) as string[],
+    status: row.status as KeyStatus,
+    ownerId: row.owner_id,
+    meta: JSON.parse(row.meta) as Record<string, unknown>,
+    expiresAt: toNullableNumber(row.expires_at),
+    allowedIps: JSON.parse(row.allowed_ips) as string[],
+    createdAt: toNumber(row.created_at),
+    updatedAt: toNumber(row.updated_at),
+    lastUsedAt: toNullableNumber(row.last_used_at),
+    lastUsedIp: row.last_used_ip,
+    rotatedFromId: row.rotated_from_id,
+    revokedAt: toNullableNumber(row.revoked_at),
+  };
+}
+
+function auditFromRow(row: Selectable<AuditTable>): AuditEntry {
+  return {
+    seq: toNumber(row.seq),
+    at: toNumber(row.at),
+    actorId: row.actor_id,
+    actorDisplay: row.actor_display,
+    action: row.action,
+    targetType: row.target_type,
+    targetId: row.target_id,
+    ip: row.ip,
+    result: row.result as AuditEntry['result'],
+    requestId: row.request_id,
+    details: JSON.parse(row.details) as Record<string, unknown>,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}
+
+function projectRepository(db: Executor): ProjectRepository {
+  const byColumn = async (column: 'id' | 'name' | 'prefix', value: string) => {
+    const row = await db
+      .selectFrom('projects')
+      .selectAll()
+      .where(column, '=', value)
+      .executeTakeFirst();
+    return row ? projectFromRow(row) : null;
+  };
+  return {
+    async insert(p) {
+      await db
+        .insertInto('projects')
+        .values({
+          id: p.id,
+          name: p.name,
+          prefix: p.prefix,
+          environments: JSON.stringify(p.environments),
+          allow_query_key: p.allowQueryKey ? 1 : 0,
+          created_at: p.createdAt,
+          updated_at: p.updatedAt,
+        })
+        .execute();
+    },
+    async update(id, patch) {
+      const values: Partial<ProjectsTable> = {};
+      if (patch.name !== undefined) values.name = patch.name;
+      if (patch.environments !== undefined)
+        values.environments = JSON.stringify(patch.environments);
+      if (patch.allowQueryKey !== undefined) values.allow_query_key = patch.allowQueryKey ? 1 : 0;
+      if (patch.updatedAt !== undefined) values.updated_at = patch.updatedAt;
+      if (Object.keys(values).length > 0) {
+        await db.updateTable('projects').set(values).where('id', '=', id).execute();
+      }
+      return byColumn('id', id);
+    },
+    async delete(id) {
+      const result = await db.deleteFrom('projects').where('id', '=', id).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    },
+    findById: (id) => byColumn('id', id),
+    findByName: (name) => byColumn('name', name),
+    findByPrefix: (prefix) => byColumn('prefix', prefix),
+    async list() {
+      const rows = await db.selectFrom('projects').selectAll().orderBy('name').execute();
+      return rows.map(projectFromRow);
+    },
+    async countKeys(id) {
+      const row = await db
+        .selectFrom('keys')
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .where('project_id', '=', id)
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+  };
+}
+
+function keyRepository(db: Executor): KeyRepository {
+  const findBy = async (column: 'id' | 'hash', value: string) => {
+    const row = await db
+      .selectFrom('keys')
+      .selectAll()
+      .where(column, '=', value)
+      .executeTakeFirst();
+    return row ? keyFromRow(row) : null;
+  };
+  return {
+    async insert(k) {
+      await db
+        .insertInto('keys')
+        .values({
+          id: k.id,
+          project_id: k.projectId,
+          kind: k.kind,
+          name: k.name,
+          env: k.env,
+          hash: k.hash,
+          pepper_version: k.pepperVersion,
+          display: k.display,
+          scopes: JSON.stringify(k.scopes),
+          status: k.status,
+          owner_id: k.ownerId,
+          meta: JSON.stringify(k.meta),
+          expires_at: k.expiresAt,
+          allowed_ips: JSON.stringify(k.allowedIps),
+          created_at: k.createdAt,
+          updated_at: k.updatedAt,
+          last_used_at: k.lastUsedAt,
+          last_used_ip: k.lastUsedIp,
+          rotated_from_id: k.rotatedFromId,
+          revoked_at: k.revokedAt,
+        })
+        .execute();
+    },
+    async update(id, patch) {
+      const values: Partial<KeysTable> = {};
+      if (patch.name !== undefined) values.name = patch.name;
+      if (patch.scopes !== undefined) values.scopes = JSON.stringify(patch.scopes);
+      if (patch.status !== undefined) values.status = patch.status;
+      if (patch.ownerId !== undefined) values.owner_id = patch.ownerId;
+      if (patch.meta !== undefined) values.meta = JSON.stringify(patch.meta);
+      if (patch.expiresAt !== undefined) values.expires_at = patch.expiresAt;
+      if (patch.allowedIps !== undefined) values.allowed_ips = JSON.stringify(patch.allowedIps);
+      if (patch.revokedAt !== undefined) values.revoked_at = patch.revokedAt;
+      if (patch.updatedAt !== undefined) values.updated_at = patch.updatedAt;
+      if (Object.keys(values).length > 0) {
+        await db.updateTable('keys').set(values).where('id', '=', id).execute();
+      }
+      return findBy('id', id);
+    },
+    async delete(id) {
+      const result = await db.deleteFrom('keys').where('id', '=', id).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    },
+    findById: (id) => findBy('id', id),
+    findByHash: (hash) => findBy('hash', hash),
+    async list(filter) {
+      let query = db.selectFrom('keys').selectAll();
+      if (filter.projectId) query = query.where('project_id', '=', filter.projectId);
+      if (filter.kind) query = query.where('kind', '=', filter.kind);
+      if (filter.env) query = query.where('env', '=', filter.env);
+      if (filter.status) query = query.where('status', '=', filter.status);
+      if (filter.ownerId) query = query.where('owner_id', '=', filter.ownerId);
+      if (filter.beforeId) query = query.where('id', '<', filter.beforeId);
+      const rows = await query.orderBy('id', 'desc').limit(filter.limit).execute();
+      return rows.map(keyFromRow);
+    },
+    async touch(touches) {
+      // Only ever move last_used_at forward: batches from several nodes may arrive out of order.
+      for (const t of touches) {
+        await db
+          .updateTable('keys')
+          .set({ last_used_at: t.at, last_used_ip: t.ip })
+          .where('id', '=', t.keyId)
+          .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', t.at)]))
+          .execute();
+      }
+    },
+  };
+}
+
+function auditRepository(db: Executor, hooks: DialectHooks): AuditRepository {
+  const appendIn = async (trx: Transaction<Database>, entry: AuditEntryInput) => {
+    await hooks.lockAuditChain(trx);
+    const last = await trx
+      .selectFrom('audit')
+      .select(['seq', 'hash'])
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    const seq = last ? Number(last.seq) + 1 : 1;
+    const prevHash = last?.hash ?? GENESIS_HASH;
+    const hash = auditEntryHash(prevHash, seq, entry);
+    await trx
+      .insertInto('audit')
+      .values({
+        seq,
+        at: entry.at,
+        actor_id: entry.actorId,
+        actor_display: entry.actorDisplay,
+        action: entry.action,
+        target_type: entry.targetType,
+        target_id: entry.targetId,
+        ip: entry.ip,
+        result: entry.result,
+        request_id: entry.requestId,
+        details: JSON.stringify(entry.details),
+        prev_hash: prevHash,
+        hash,
+      })
+      .execute();
+    return { ...entry, seq, prevHash, hash };
+  };
+  return {
+    append(entry) {
+      return db.isTransaction
+        ? appendIn(db as Transaction<Database>, entry)
+        : db.transaction().execute((trx) => appendIn(trx, entry));
+    },
+    async list(filter) {
+      let query = db.selectFrom('audit').selectAll();
+      if (filter.actorId) query = query.where('actor_id', '=', filter.actorId);
+      if (filter.action) query = query.where('action', '=', filter.action);
+      if (filter.targetId) query = query.where('target_id', '=', filter.targetId);
+      if (filter.result) query = query.where('result', '=', filter.result);
+      if (filter.from !== undefined) query = query.where('at', '>=', filter.from);
+      if (filter.to !== undefined) query = query.where('at', '<', filter.to);
+      if (filter.beforeSeq !== undefined) query = query.where('seq', '<', filter.beforeSeq);
+      const rows = await query.orderBy('seq', 'desc').limit(filter.limit).execute();
+      return rows.map(auditFromRow);
+    },
+    async scan(afterSeq, limit) {
+      const rows = await db
+        .selectFrom('audit')
+        .selectAll()
+        .where('seq', '>', afterSeq)
+        .orderBy('seq', 'asc')
+        .limit(limit)
+        .execute();
+      return rows.map(auditFromRow);
+    },
+  };
+}
+
+function repositories(db: Executor, hooks: DialectHooks): Repositories {
+  return {
+    projects: projectRepository(db),
+    keys: keyRepository(db),
+    audit: auditRepository(db, hooks),
+  };
+}
+
+export function createKyselyStore(
+  db: Kysely<Database>,
+  hooks: DialectHooks,
+  onClose: () => Promise<void>,
+): Store {
+  const root = repositories(db, hooks);
+  return {
+    backend: hooks.backend,
+    ...root,
+    transaction: (work) => db.transaction().execute((trx) => work(repositories(trx, hooks))),
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    async close() {
+      await db.destroy();
+      await onClose();
+    },
+  };
+}

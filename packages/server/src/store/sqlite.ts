@@ -1,0 +1,31 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { createKyselyStore } from './kysely-store.ts';
+import { migrateToLatest } from './migrations/index.ts';
+import type { Database } from './schema.ts';
+import type { Store } from './types.ts';
+
+/**
+ * The embedded default: one SQLite file in WAL mode. better-sqlite3 is synchronous and
+ * Kysely's SQLite dialect runs every query on one connection, so transactions are
+ * naturally serialised (SQLite has one writer anyway).
+ */
+export async function openSqliteStore(file: string): Promise<Store> {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const database = new SQLite(file);
+  database.pragma('journal_mode = WAL');
+  // NORMAL is durable across application crashes in WAL mode; only a power loss can
+  // drop the last transactions. Foreign keys are off by default in SQLite.
+  database.pragma('synchronous = NORMAL');
+  database.pragma('foreign_keys = ON');
+  database.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  await migrateToLatest(db as Kysely<unknown>, 'sqlite');
+  return createKyselyStore(
+    db,
+    { backend: 'sqlite', lockAuditChain: async () => {} },
+    async () => {},
+  );
+}

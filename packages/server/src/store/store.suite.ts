@@ -1,0 +1,240 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { newId } from '../ids/index.ts';
+import { GENESIS_HASH, verifyAuditPage } from './audit-chain.ts';
+import type { AuditEntry, AuditEntryInput, KeyRecord, ProjectRecord, Store } from './types.ts';
+
+/**
+ * The contract every store backend must pass, unchanged. A backend's test file calls
+ * `defineStoreSuite` with a function that opens a fresh, empty, migrated store.
+ */
+export function defineStoreSuite(backend: string, openStore: () => Promise<Store>): void {
+  describe(`store contract: ${backend}`, () => {
+    let store: Store;
+    let project: ProjectRecord;
+
+    before(async () => {
+      store = await openStore();
+      const now = Date.now();
+      project = {
+        id: newId('prj', now),
+        name: `suite-${now}-${Math.random().toString(36).slice(2, 8)}`,
+        prefix: `s${Math.random()
+          .toString(36)
+          .slice(2, 9)
+          .replace(/[^a-z0-9]/g, 'a')}`,
+        environments: ['dev', 'prod'],
+        allowQueryKey: false,
+        createdAt: now,
+        updatedAt: now,
+      };
+      await store.projects.insert(project);
+    });
+    after(async () => {
+      await store.close();
+    });
+
+    const makeKey = (overrides: Partial<KeyRecord> = {}): KeyRecord => {
+      const now = Date.now();
+      return {
+        id: newId('key', now),
+        projectId: project.id,
+        kind: 'api',
+        name: 'test key',
+        env: 'dev',
+        hash: `${Math.random().toString(16).slice(2)}${newId('key')}`.toLowerCase(),
+        pepperVersion: 1,
+        display: 'kw_dev_…abcde',
+        scopes: ['read'],
+        status: 'active',
+        ownerId: null,
+        meta: {},
+        expiresAt: null,
+        allowedIps: [],
+        createdAt: now,
+        updatedAt: now,
+        lastUsedAt: null,
+        lastUsedIp: null,
+        rotatedFromId: null,
+        revokedAt: null,
+        ...overrides,
+      };
+    };
+
+    const audit = (overrides: Partial<AuditEntryInput> = {}): AuditEntryInput => ({
+      at: Date.now(),
+      actorId: 'cli',
+      actorDisplay: 'cli',
+      action: 'key.create',
+      targetType: 'key',
+      targetId: null,
+      ip: '127.0.0.1',
+      result: 'success',
+      requestId: null,
+      details: { n: 1 },
+      ...overrides,
+    });
+
+    test('migrations seed the default and management projects', async () => {
+      const byName = await store.projects.findByName('default');
+      assert.equal(byName?.prefix, 'kw');
+      assert.deepEqual(byName?.environments, ['dev', 'staging', 'prod']);
+      const management = await store.projects.findByPrefix('kwadmin');
+      assert.equal(management?.name, '_management');
+    });
+
+    test('projects: insert, find by id, name and prefix, update, unique names', async () => {
+      assert.deepEqual(await store.projects.findById(project.id), project);
+      assert.deepEqual(await store.projects.findByPrefix(project.prefix), project);
+      const updated = await store.projects.update(project.id, {
+        environments: ['dev', 'prod', 'qa'],
+        allowQueryKey: true,
+        updatedAt: project.updatedAt + 1,
+      });
+      assert.deepEqual(updated?.environments, ['dev', 'prod', 'qa']);
+      assert.equal(updated?.allowQueryKey, true);
+      await assert.rejects(store.projects.insert({ ...project, id: newId('prj') }));
+      assert.equal(await store.projects.update(newId('prj'), { name: 'x' }), null);
+      project = updated!;
+    });
+
+    test('keys: insert and read back every field unchanged', async () => {
+      const key = makeKey({
+        ownerId: 'user_1',
+        meta: { team: 'billing', nested: { a: [1, 2] } },
+        expiresAt: Date.now() + 60_000,
+        allowedIps: ['10.0.0.0/8', '2001:db8::/32'],
+        scopes: ['keys:read', 'billing:write'],
+      });
+      await store.keys.insert(key);
+      assert.deepEqual(await store.keys.findById(key.id), key);
+      assert.deepEqual(await store.keys.findByHash(key.hash), key);
+      assert.equal(await store.keys.findByHash('ff'.repeat(32)), null);
+    });
+
+    test('keys: the hash is unique', async () => {
+      const key = makeKey();
+      await store.keys.insert(key);
+      await assert.rejects(store.keys.insert(makeKey({ hash: key.hash })));
+    });
+
+    test('keys: update applies only the given fields, and null clears', async () => {
+      const key = makeKey({ expiresAt: Date.now() + 1000, ownerId: 'o' });
+      await store.keys.insert(key);
+      const updated = await store.keys.update(key.id, {
+        name: 'renamed',
+        expiresAt: null,
+        status: 'disabled',
+        updatedAt: key.updatedAt + 5,
+      });
+      assert.equal(updated?.name, 'renamed');
+      assert.equal(updated?.expiresAt, null);
+      assert.equal(updated?.status, 'disabled');
+      assert.equal(updated?.ownerId, 'o');
+      assert.deepEqual(updated?.scopes, key.scopes);
+      assert.equal(await store.keys.update(newId('key'), { name: 'x' }), null);
+    });
+
+    test('keys: list filters and paginates newest first', async () => {
+      const owner = `owner-${Math.random()}`;
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const key = makeKey({ ownerId: owner, env: i % 2 === 0 ? 'dev' : 'prod' });
+        ids.push(key.id);
+        await store.keys.insert(key);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      const page1 = await store.keys.list({ ownerId: owner, limit: 2 });
+      assert.deepEqual(
+        page1.map((k) => k.id),
+        [ids[4], ids[3]],
+      );
+      const page2 = await store.keys.list({ ownerId: owner, limit: 2, beforeId: page1[1]!.id });
+      assert.deepEqual(
+        page2.map((k) => k.id),
+        [ids[2], ids[1]],
+      );
+      const prod = await store.keys.list({ ownerId: owner, env: 'prod', limit: 10 });
+      assert.equal(prod.length, 2);
+      assert.ok(prod.every((k) => k.env === 'prod'));
+      assert.equal(
+        (await store.keys.list({ ownerId: owner, status: 'revoked', limit: 10 })).length,
+        0,
+      );
+    });
+
+    test('keys: touch only moves last-used forward', async () => {
+      const key = makeKey();
+      await store.keys.insert(key);
+      await store.keys.touch([{ keyId: key.id, at: 2000, ip: '192.0.2.1' }]);
+      await store.keys.touch([{ keyId: key.id, at: 1000, ip: '192.0.2.9' }]);
+      const read = await store.keys.findById(key.id);
+      assert.equal(read?.lastUsedAt, 2000);
+      assert.equal(read?.lastUsedIp, '192.0.2.1');
+    });
+
+    test('keys: delete, and counting keys per project', async () => {
+      const before = await store.projects.countKeys(project.id);
+      const key = makeKey();
+      await store.keys.insert(key);
+      assert.equal(await store.projects.countKeys(project.id), before + 1);
+      assert.equal(await store.keys.delete(key.id), true);
+      assert.equal(await store.keys.delete(key.id), false);
+      assert.equal(await store.keys.findById(key.id), null);
+    });
+
+    test('transaction: a failure rolls back the change and its audit entry together', async () => {
+      const key = makeKey();
+      const auditBefore = await store.audit.list({ targetId: key.id, limit: 10 });
+      await assert.rejects(
+        store.transaction(async (tx) => {
+          await tx.keys.insert(key);
+          await tx.audit.append(audit({ targetId: key.id }));
+          throw new Error('boom');
+        }),
+        /boom/,
+      );
+      assert.equal(await store.keys.findById(key.id), null);
+      assert.deepEqual(await store.audit.list({ targetId: key.id, limit: 10 }), auditBefore);
+      await store.transaction(async (tx) => {
+        await tx.keys.insert(key);
+        await tx.audit.append(audit({ targetId: key.id }));
+      });
+      assert.ok(await store.keys.findById(key.id));
+      assert.equal((await store.audit.list({ targetId: key.id, limit: 10 })).length, 1);
+    });
+
+    test('audit: a hash chain that verifies, filters, and detects tampering', async () => {
+      const target = newId('key');
+      const appended: AuditEntry[] = [];
+      for (let i = 0; i < 3; i++) {
+        appended.push(await store.audit.append(audit({ targetId: target, details: { i } })));
+      }
+      assert.equal(appended[1]!.prevHash, appended[0]!.hash);
+      assert.equal(appended[1]!.seq, appended[0]!.seq + 1);
+      const listed = await store.audit.list({ targetId: target, limit: 10 });
+      assert.deepEqual(
+        listed.map((e) => e.details),
+        [{ i: 2 }, { i: 1 }, { i: 0 }],
+      );
+      const all = await store.audit.scan(0, 10_000);
+      const { breaks } = verifyAuditPage(all, { seq: 0, hash: GENESIS_HASH });
+      assert.deepEqual(breaks, []);
+      const tampered = all.map((e) => (e.seq === appended[1]!.seq ? { ...e, action: 'x' } : e));
+      const result = verifyAuditPage(tampered, { seq: 0, hash: GENESIS_HASH });
+      assert.deepEqual(result.breaks, [{ seq: appended[1]!.seq, reason: 'hash_mismatch' }]);
+    });
+
+    test('audit: concurrent appends keep one unbroken chain', async () => {
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) => store.audit.append(audit({ details: { i } }))),
+      );
+      const all = await store.audit.scan(0, 10_000);
+      assert.deepEqual(verifyAuditPage(all, { seq: 0, hash: GENESIS_HASH }).breaks, []);
+    });
+
+    test('ping answers', async () => {
+      await store.ping();
+    });
+  });
+}

@@ -1,0 +1,162 @@
+/**
+ * The store's contract. Every backend (SQLite, PostgreSQL) implements it with the same
+ * Kysely code and passes the same test suite (store.suite.ts). Times are milliseconds
+ * since the epoch; the HTTP layer turns them into ISO 8601.
+ */
+export type KeyStatus = 'active' | 'disabled' | 'revoked';
+/** `api` keys are what users hand out; `management` keys call keywarden's own API. */
+export type KeyKind = 'api' | 'management';
+
+export interface ProjectRecord {
+  id: string;
+  name: string;
+  /** Key prefix, `[a-z][a-z0-9]{1,11}`; unique, so a key's prefix names its project. */
+  prefix: string;
+  environments: string[];
+  /** Whether keys may come in an `api_key` query parameter (URLs end up in logs). */
+  allowQueryKey: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface KeyRecord {
+  id: string;
+  projectId: string;
+  kind: KeyKind;
+  name: string;
+  env: string;
+  /** HMAC-SHA256 of the plaintext under pepper `pepperVersion`, hex. */
+  hash: string;
+  pepperVersion: number;
+  /** Display form, e.g. `kw_prod_…uOupm`: safe to show and log. */
+  display: string;
+  scopes: string[];
+  status: KeyStatus;
+  ownerId: string | null;
+  meta: Record<string, unknown>;
+  expiresAt: number | null;
+  allowedIps: string[];
+  createdAt: number;
+  updatedAt: number;
+  lastUsedAt: number | null;
+  lastUsedIp: string | null;
+  rotatedFromId: string | null;
+  revokedAt: number | null;
+}
+
+export type KeyPatch = Partial<
+  Pick<
+    KeyRecord,
+    | 'name'
+    | 'scopes'
+    | 'status'
+    | 'ownerId'
+    | 'meta'
+    | 'expiresAt'
+    | 'allowedIps'
+    | 'revokedAt'
+    | 'updatedAt'
+  >
+>;
+
+export interface KeyFilter {
+  projectId?: string;
+  kind?: KeyKind;
+  env?: string;
+  status?: KeyStatus;
+  ownerId?: string;
+  /** Only ids sorting before this one (newest-first cursor pagination). */
+  beforeId?: string;
+  limit: number;
+}
+
+export interface KeyUsageTouch {
+  keyId: string;
+  at: number;
+  ip: string | null;
+}
+
+export type AuditResult = 'success' | 'denied' | 'failed';
+
+export interface AuditEntryInput {
+  at: number;
+  /** The management key's id, or `cli` for commands that work on the store directly. */
+  actorId: string;
+  actorDisplay: string;
+  action: string;
+  targetType: string;
+  targetId: string | null;
+  ip: string | null;
+  result: AuditResult;
+  requestId: string | null;
+  /** Already redacted; never a plaintext key. */
+  details: Record<string, unknown>;
+}
+
+export interface AuditEntry extends AuditEntryInput {
+  /** Position in the tamper-evident chain: 1, 2, 3 … */
+  seq: number;
+  /** sha256 over the previous entry's hash and this entry's content. */
+  hash: string;
+  prevHash: string;
+}
+
+export interface AuditFilter {
+  actorId?: string;
+  action?: string;
+  targetId?: string;
+  result?: AuditResult;
+  from?: number;
+  to?: number;
+  /** Only entries with seq below this (newest-first cursor pagination). */
+  beforeSeq?: number;
+  limit: number;
+}
+
+export interface ProjectRepository {
+  insert(project: ProjectRecord): Promise<void>;
+  update(
+    id: string,
+    patch: Partial<Pick<ProjectRecord, 'name' | 'environments' | 'allowQueryKey' | 'updatedAt'>>,
+  ): Promise<ProjectRecord | null>;
+  delete(id: string): Promise<boolean>;
+  findById(id: string): Promise<ProjectRecord | null>;
+  findByName(name: string): Promise<ProjectRecord | null>;
+  findByPrefix(prefix: string): Promise<ProjectRecord | null>;
+  list(): Promise<ProjectRecord[]>;
+  countKeys(id: string): Promise<number>;
+}
+
+export interface KeyRepository {
+  insert(key: KeyRecord): Promise<void>;
+  update(id: string, patch: KeyPatch): Promise<KeyRecord | null>;
+  delete(id: string): Promise<boolean>;
+  findById(id: string): Promise<KeyRecord | null>;
+  /** The hot-path lookup: by the unique index on the hash. */
+  findByHash(hash: string): Promise<KeyRecord | null>;
+  list(filter: KeyFilter): Promise<KeyRecord[]>;
+  /** Batched last-used bookkeeping, written off the request path. */
+  touch(touches: readonly KeyUsageTouch[]): Promise<void>;
+}
+
+export interface AuditRepository {
+  append(entry: AuditEntryInput): Promise<AuditEntry>;
+  list(filter: AuditFilter): Promise<AuditEntry[]>;
+  /** All entries in chain order, in pages, for `keywarden audit verify`. */
+  scan(afterSeq: number, limit: number): Promise<AuditEntry[]>;
+}
+
+export interface Repositories {
+  projects: ProjectRepository;
+  keys: KeyRepository;
+  audit: AuditRepository;
+}
+
+export interface Store extends Repositories {
+  readonly backend: 'sqlite' | 'postgres';
+  /** Runs `work` in one transaction: a change and its audit entry land together or not at all. */
+  transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T>;
+  /** A cheap round trip for /readyz. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

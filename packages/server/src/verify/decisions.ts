@@ -1,0 +1,43 @@
+import { missingScopes } from '@keywarden/core';
+import type { IpMatcher } from '../netaddr/index.ts';
+import type { KeyRecord } from '../store/index.ts';
+import type { RejectionCode } from './codes.ts';
+
+/**
+ * The pipeline's decisions as pure functions over plain data and the current time, so that
+ * each rule is tested exactly and every entry point applies the same ones.
+ */
+export function decideKeyState(
+  key: Pick<KeyRecord, 'status' | 'expiresAt'>,
+  nowMs: number,
+): RejectionCode | null {
+  if (key.status === 'revoked') return 'REVOKED';
+  if (key.expiresAt !== null && key.expiresAt <= nowMs) return 'EXPIRED';
+  if (key.status === 'disabled') return 'DISABLED';
+  return null;
+}
+
+export function decideEnvironment(
+  keyEnv: string,
+  requiredEnv: string | undefined,
+): RejectionCode | null {
+  return requiredEnv !== undefined && requiredEnv !== '' && requiredEnv !== keyEnv
+    ? 'WRONG_ENV'
+    : null;
+}
+
+export function decideClientIp(
+  matcher: IpMatcher,
+  clientIp: string | null | undefined,
+): RejectionCode | null {
+  return matcher.matches(clientIp) ? null : 'IP_NOT_ALLOWED';
+}
+
+export function decideScopes(
+  granted: readonly string[],
+  required: readonly string[] | undefined,
+): { code: RejectionCode; missing: string[] } | null {
+  if (!required || required.length === 0) return null;
+  const missing = missingScopes(granted, required);
+  return missing.length > 0 ? { code: 'INSUFFICIENT_SCOPE', missing } : null;
+}
