@@ -23,8 +23,22 @@ const utf8 = new TextEncoder();
 
 /** Unsigned 32-bit CRC of the bytes, or of the string's UTF-8 encoding. */
 export function crc32(input: string | Uint8Array): number {
-  const bytes = typeof input === 'string' ? utf8.encode(input) : input;
   const t = crcTable();
+  let crc = 0xffffffff;
+  if (typeof input === 'string') {
+    // Keys are ASCII, where UTF-8 is the character codes themselves: hash them without
+    // allocating an encoded copy, and fall back to TextEncoder at the first other character.
+    for (let i = 0; i < input.length; i++) {
+      const code = input.charCodeAt(i);
+      if (code >= 0x80) return crcOfBytes(utf8.encode(input), t);
+      crc = (t[(crc ^ code) & 0xff] as number) ^ (crc >>> 8);
+    }
+    return (crc ^ 0xffffffff) >>> 0;
+  }
+  return crcOfBytes(input, t);
+}
+
+function crcOfBytes(bytes: Uint8Array, t: Uint32Array): number {
   let crc = 0xffffffff;
   for (const byte of bytes) {
     // The index is a byte, so the entry always exists.

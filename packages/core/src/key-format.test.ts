@@ -213,7 +213,10 @@ describe('checkKeyFormat', () => {
     const huge = `${DESIGN_KEY}${'a'.repeat(1024 * 1024)}`;
     const started = performance.now();
     for (let i = 0; i < 1000; i++) assert.equal(checkKeyFormat(huge).ok, false);
-    assert.ok(performance.now() - started < 50, 'took too long: input length must be checked first');
+    assert.ok(
+      performance.now() - started < 50,
+      'took too long: input length must be checked first',
+    );
   });
 
   it('never throws, whatever it is given (property)', () => {

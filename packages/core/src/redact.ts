@@ -48,7 +48,8 @@ const PARAM_NAME_ALTERNATION = SECRET_PARAM_NAMES.map((name) =>
 ).join('|');
 
 // Output of an earlier pass: left alone so that redacting twice changes nothing.
-const ALREADY_REDACTED = /^(?:\[REDACTED(?::[a-z-]+)?\]|[a-z][a-z0-9]{1,11}_[a-z]{2,10}_…[0-9A-Za-z]{5})$/;
+const ALREADY_REDACTED =
+  /^(?:\[REDACTED(?::[a-z-]+)?\]|[a-z][a-z0-9]{1,11}_[a-z]{2,10}_…[0-9A-Za-z]{5})$/;
 
 /** A credential found by its context (after `Bearer`, `api_key=` …) rather than by its shape. */
 function redactCredential(token: string): string {
@@ -151,7 +152,12 @@ const RULES: readonly Rule[] = [
 export function redactSecrets(text: string): string {
   let out = text;
   for (const rule of RULES) {
-    if (rule.triggers.some((trigger) => out.includes(trigger))) out = rule.apply(out);
+    for (const trigger of rule.triggers) {
+      if (out.includes(trigger)) {
+        out = rule.apply(out);
+        break;
+      }
+    }
   }
   return out;
 }

@@ -160,7 +160,10 @@ describe('scopeCovers', () => {
     assert.ok(scopeCovers(scope('openai:admin'), scope('openai/chat.completions/stream:read')));
     assert.ok(scopeCovers(scope('openai/chat:read'), scope('openai/chat/x:read')));
     assert.equal(scopeCovers(scope('open:write'), scope('openai:write')), false);
-    assert.equal(scopeCovers(scope('openai/chat:write'), scope('openai/chat.completions:write')), false);
+    assert.equal(
+      scopeCovers(scope('openai/chat:write'), scope('openai/chat.completions:write')),
+      false,
+    );
     // A child never covers its parent.
     assert.equal(scopeCovers(scope('openai/chat:admin'), scope('openai:read')), false);
     assert.equal(scopeCovers(scope('billing:read'), scope('billing.invoices:read')), false);

@@ -1,4 +1,4 @@
-import { redactSecrets } from '@keywarden/core';
+import { redactDeep } from '../redaction/index.ts';
 import type { AuditEntryInput, AuditResult } from '../store/index.ts';
 
 /** Who does a management action, and from where: carried from the HTTP layer or the CLI. */
@@ -33,15 +33,6 @@ export function auditEntry(
     ip: actor.ip,
     result,
     requestId: actor.requestId,
-    details: redactValue(details) as Record<string, unknown>,
+    details: redactDeep(details),
   };
-}
-
-function redactValue(value: unknown): unknown {
-  if (typeof value === 'string') return redactSecrets(value);
-  if (Array.isArray(value)) return value.map(redactValue);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactValue(v)]));
-  }
-  return value;
 }

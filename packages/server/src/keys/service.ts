@@ -4,6 +4,7 @@ import type { Clock } from '../clock/index.ts';
 import { KeywardenError, notFound } from '../errors/index.ts';
 import { newId } from '../ids/index.ts';
 import type { InvalidationChannel } from '../invalidation/index.ts';
+import { redactDeep } from '../redaction/index.ts';
 import type { KeyHasher } from '../secrets/index.ts';
 import type {
   KeyFilter,
@@ -104,7 +105,7 @@ export class KeyService {
       id: newId('key', now),
       projectId: project.id,
       kind,
-      name: input.name,
+      name: redactDeep(input.name),
       env,
       hash,
       pepperVersion,
@@ -112,7 +113,7 @@ export class KeyService {
       scopes,
       status: 'active',
       ownerId: input.ownerId ?? null,
-      meta: input.meta ?? {},
+      meta: redactDeep(input.meta ?? {}),
       expiresAt: input.expiresAt ?? null,
       allowedIps: input.allowedIps ?? [],
       createdAt: now,
@@ -162,6 +163,8 @@ export class KeyService {
     validateExpiry(input.expiresAt, now);
     validateMeta(input.meta);
     const patch: KeyPatch = { ...input, updatedAt: now };
+    if (input.name !== undefined) patch.name = redactDeep(input.name);
+    if (input.meta !== undefined) patch.meta = redactDeep(input.meta);
     return this.#change(
       id,
       'key.update',
