@@ -26,7 +26,6 @@ export const ERROR_CATALOGUE = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported content type' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
   ROUTE_NOT_FOUND: { status: 404, title: 'No such route' },
-  METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
 
   // Resources.
   RESOURCE_NOT_FOUND: { status: 404, title: 'The resource does not exist' },

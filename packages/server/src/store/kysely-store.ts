@@ -14,6 +14,7 @@ import type {
   Repositories,
   Store,
 } from './types.ts';
+import { usageRepository } from './usage-repository.ts';
 
 /**
  * One Kysely implementation of the store for every SQL backend; the backends differ only
@@ -296,6 +297,7 @@ function repositories(db: Executor, hooks: DialectHooks): Repositories {
     projects: projectRepository(db),
     keys: keyRepository(db),
     audit: auditRepository(db, hooks),
+    usage: usageRepository(db),
   };
 }
 

@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 /** Kysely's view of the tables. JSON columns are text, so one code path serves every backend. */
 export interface ProjectsTable {
   id: string;
@@ -48,8 +50,48 @@ export interface AuditTable {
   hash: string;
 }
 
+/** One row per verification (migration 002-usage). */
+export interface UsageEventsTable {
+  id: Generated<number>;
+  at: number;
+  key_id: string | null;
+  project_id: string | null;
+  owner_id: string | null;
+  env: string | null;
+  outcome: string;
+  entry_point: string;
+  route: string | null;
+  status: number;
+  latency_ms: number;
+  client_ip: string | null;
+  user_agent: string | null;
+  cost: number;
+  tokens_in: number | null;
+  tokens_out: number | null;
+  cost_micros: number | null;
+}
+
+/** Sums per granularity, bucket and dimensions; dimensions are '' where the event had NULL. */
+export interface UsageRollupsTable {
+  granularity: string;
+  bucket_start: number;
+  key_id: string;
+  owner_id: string;
+  project_id: string;
+  env: string;
+  outcome: string;
+  count: number;
+  cost_sum: number;
+  tokens_in_sum: number;
+  tokens_out_sum: number;
+  cost_micros_sum: number;
+  latency_ms_sum: number;
+}
+
 export interface Database {
   projects: ProjectsTable;
   keys: KeysTable;
   audit: AuditTable;
+  usage_events: UsageEventsTable;
+  usage_rollups: UsageRollupsTable;
 }

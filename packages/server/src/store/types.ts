@@ -3,6 +3,8 @@
  * Kysely code and passes the same test suite (store.suite.ts). Times are milliseconds
  * since the epoch; the HTTP layer turns them into ISO 8601.
  */
+import type { UsageRepository } from './usage-repository.ts';
+
 export type KeyStatus = 'active' | 'disabled' | 'revoked';
 /** `api` keys are what users hand out; `management` keys call keywarden's own API. */
 export type KeyKind = 'api' | 'management';
@@ -150,6 +152,7 @@ export interface Repositories {
   projects: ProjectRepository;
   keys: KeyRepository;
   audit: AuditRepository;
+  usage: UsageRepository;
 }
 
 export interface Store extends Repositories {

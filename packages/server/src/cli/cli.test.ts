@@ -1,0 +1,211 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { checkKeyFormat } from '@keywarden/core';
+
+const BIN = fileURLToPath(new URL('../../bin/keywarden.js', import.meta.url));
+const run = promisify(execFile);
+
+interface CliResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+async function cli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
+      env: { ...process.env, KEYWARDEN_ADMIN_KEY: '', ...env },
+      timeout: 30_000,
+    });
+    return { stdout, stderr, code: 0 };
+  } catch (error) {
+    const e = error as { stdout: string; stderr: string; code: number };
+    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
+  }
+}
+
+describe('keywarden CLI, end to end against a started server', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'kw-cli-'));
+  let server: ChildProcess;
+  let url = '';
+  let adminKey = '';
+  let output = '';
+
+  before(async () => {
+    server = spawn(process.execPath, [BIN, 'start', '--port', '0', '--data', dataDir], {
+      env: { ...process.env, KEYWARDEN_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    server.stdout?.on('data', (chunk) => {
+      output += String(chunk);
+    });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 20_000);
+      const check = () => {
+        const listening = /"url":"(http:\/\/[^"]+)".*"msg":"keywarden listening"/.exec(output);
+        if (listening?.[1]) {
+          clearTimeout(timer);
+          url = listening[1];
+          resolve();
+        } else setTimeout(check, 50);
+      };
+      check();
+    });
+    adminKey = /^(kwadmin_mgmt_[0-9A-Za-z]{36})$/m.exec(output)?.[1] ?? '';
+  });
+
+  after(async () => {
+    server.kill('SIGTERM');
+    await new Promise((resolve) => server.once('exit', resolve));
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const env = () => ({ KEYWARDEN_URL: url, KEYWARDEN_ADMIN_KEY: adminKey });
+
+  test('start on an empty store prints one management key, once, and never logs it', async () => {
+    assert.equal(checkKeyFormat(adminKey).ok, true);
+    assert.equal(output.split(adminKey).length - 1, 1);
+  });
+
+  test('keys create prints the key once; list, show, update and revoke work with --json', async () => {
+    const created = await cli(
+      [
+        'keys',
+        'create',
+        '--name',
+        'cli key',
+        '--env',
+        'prod',
+        '--scopes',
+        'billing:read',
+        'orders:write',
+        '--json',
+      ],
+      env(),
+    );
+    assert.equal(created.code, 0, created.stderr);
+    const key = JSON.parse(created.stdout);
+    assert.equal(checkKeyFormat(key.key).ok, true);
+    assert.deepEqual(key.scopes, ['billing:read', 'orders:write']);
+
+    const human = await cli(['keys', 'create', '--name', 'plain'], env());
+    assert.equal(human.code, 0);
+    assert.equal(checkKeyFormat(human.stdout.trim()).ok, true, 'stdout is exactly the key');
+    assert.match(human.stderr, /shown once/);
+
+    const list = JSON.parse((await cli(['keys', 'list', '--env', 'prod', '--json'], env())).stdout);
+    assert.deepEqual(
+      list.data.map((k: { id: string }) => k.id),
+      [key.id],
+    );
+    const table = await cli(['keys', 'list'], env());
+    assert.match(table.stdout, new RegExp(key.id));
+    assert.ok(!table.stdout.includes(key.key));
+
+    const shown = JSON.parse((await cli(['keys', 'show', key.id, '--json'], env())).stdout);
+    assert.equal(shown.key, undefined);
+    const updated = JSON.parse(
+      (await cli(['keys', 'update', key.id, '--scopes', 'billing:write', '--json'], env())).stdout,
+    );
+    assert.deepEqual(updated.scopes, ['billing:write']);
+    const revoked = await cli(['keys', 'revoke', key.id], env());
+    assert.match(revoked.stdout, /is now revoked/);
+
+    const auth = await fetch(`${url}/v1/auth`, { headers: { 'x-api-key': key.key } });
+    assert.equal(auth.status, 401);
+  });
+
+  test('projects create and list', async () => {
+    const created = await cli(
+      [
+        'projects',
+        'create',
+        '--name',
+        'shop',
+        '--prefix',
+        'shop',
+        '--environments',
+        'test',
+        'live',
+        '--json',
+      ],
+      env(),
+    );
+    assert.equal(created.code, 0, created.stderr);
+    assert.deepEqual(JSON.parse(created.stdout).environments, ['test', 'live']);
+    const list = JSON.parse((await cli(['projects', 'list', '--json'], env())).stdout);
+    assert.deepEqual(list.data.map((p: { name: string }) => p.name).sort(), ['default', 'shop']);
+  });
+
+  test('the management key comes from the environment or a key file, never from an argument', async () => {
+    const none = await cli(['keys', 'list'], { KEYWARDEN_URL: url });
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /KEYWARDEN_ADMIN_KEY or pass --key-file/);
+    const asArgument = await cli(['keys', 'list', '--key', adminKey], { KEYWARDEN_URL: url });
+    assert.notEqual(asArgument.code, 0);
+    assert.ok(!asArgument.stderr.includes(adminKey), 'the rejected argument is not echoed');
+
+    const file = join(dataDir, 'admin.key');
+    writeFileSync(file, `${adminKey}\n`, { mode: 0o600 });
+    const viaFile = await cli(['keys', 'list', '--json', '--key-file', file], {
+      KEYWARDEN_URL: url,
+    });
+    assert.equal(viaFile.code, 0, viaFile.stderr);
+  });
+
+  test('errors from the server are printed as code and detail, with a non-zero exit', async () => {
+    const res = await cli(['keys', 'create', '--name', 'x', '--scopes', 'bad:scope'], env());
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /VALIDATION_FAILED: \/scopes\/0/);
+    const wrong = await cli(['keys', 'list'], {
+      KEYWARDEN_URL: url,
+      KEYWARDEN_ADMIN_KEY: 'kwadmin_mgmt_x',
+    });
+    assert.match(wrong.stderr, /MALFORMED/);
+  });
+
+  test('admin-key create works on the store directly, and the new key works on the server', async () => {
+    const res = await cli([
+      'admin-key',
+      'create',
+      '--name',
+      'ops',
+      '--scopes',
+      'keys:read',
+      '--data',
+      dataDir,
+      '--json',
+    ]);
+    assert.equal(res.code, 0, res.stderr);
+    const created = JSON.parse(res.stdout);
+    assert.deepEqual(created.scopes, ['keys:read']);
+    const list = await cli(['keys', 'list', '--json'], {
+      KEYWARDEN_URL: url,
+      KEYWARDEN_ADMIN_KEY: created.key,
+    });
+    assert.equal(list.code, 0, list.stderr);
+    const write = await cli(['keys', 'create', '--name', 'x'], {
+      KEYWARDEN_URL: url,
+      KEYWARDEN_ADMIN_KEY: created.key,
+    });
+    assert.match(write.stderr, /INSUFFICIENT_SCOPE/);
+  });
+
+  test('audit list shows the actions, and audit verify finds the chain intact', async () => {
+    const list = JSON.parse(
+      (await cli(['audit', 'list', '--json', '--action', 'key.revoke'], env())).stdout,
+    );
+    assert.equal(list.data.length, 1);
+    const verify = await cli(['audit', 'verify', '--data', dataDir, '--json']);
+    assert.equal(verify.code, 0, verify.stderr);
+    const result = JSON.parse(verify.stdout);
+    assert.equal(result.ok, true);
+    assert.ok(result.entries >= 5);
+  });
+});

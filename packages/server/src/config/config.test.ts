@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { loadConfig } from './index.ts';
+
+test('defaults: 127.0.0.1:8787, SQLite in ./.keywarden, no trusted proxies', () => {
+  const config = loadConfig({});
+  assert.equal(config.host, '127.0.0.1');
+  assert.equal(config.port, 8787);
+  assert.match(config.dataDir, /\.keywarden$/);
+  assert.equal(config.databaseUrl, undefined);
+  assert.deepEqual(config.trustedProxies, []);
+});
+
+test('environment variables, then flags, win', () => {
+  const config = loadConfig(
+    {
+      KEYWARDEN_PORT: '9000',
+      KEYWARDEN_HOST: '0.0.0.0',
+      KEYWARDEN_TRUSTED_PROXIES: '10.0.0.0/8, loopback',
+      KEYWARDEN_AUTH_SCOPES: 'a:read b:write',
+    },
+    { port: 9100 },
+  );
+  assert.equal(config.port, 9100);
+  assert.equal(config.host, '0.0.0.0');
+  assert.deepEqual(config.trustedProxies, ['10.0.0.0/8', 'loopback']);
+  assert.deepEqual(config.forwardAuth.scopes, ['a:read', 'b:write']);
+});
+
+test('bad numbers are refused with the variable named', () => {
+  assert.throws(() => loadConfig({ KEYWARDEN_PORT: 'http' }), /KEYWARDEN_PORT/);
+  assert.throws(() => loadConfig({ KEYWARDEN_PORT: '70000' }), /KEYWARDEN_PORT/);
+  assert.throws(() => loadConfig({ KEYWARDEN_BODY_LIMIT: '10' }), /KEYWARDEN_BODY_LIMIT/);
+});

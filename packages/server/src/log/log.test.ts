@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { test } from 'node:test';
+import { generateKey } from '@keywarden/core';
+import { createLogger } from './index.ts';
+
+function capture() {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _e, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  return { logger: createLogger({ level: 'debug', destination }), text: () => lines.join('') };
+}
+
+test('keys are removed from headers, bodies, URLs, messages and errors', () => {
+  const key = generateKey({ prefix: 'kw', env: 'prod' });
+  const { logger, text } = capture();
+  logger.info(
+    {
+      req: { method: 'GET', url: `/x?api_key=${key}`, headers: { authorization: `Bearer ${key}` } },
+    },
+    'request',
+  );
+  logger.info({ headers: { 'x-api-key': key } }, 'headers');
+  logger.info({ body: { key } }, 'body');
+  logger.info(`presented ${key}`);
+  logger.error({ err: new Error(`bad key ${key}`) }, 'failure');
+  const out = text();
+  assert.ok(out.length > 0);
+  assert.equal(out.includes(key), false);
+  assert.equal(out.includes(key.slice(8, 30)), false);
+  assert.match(out, /kw_prod_…/);
+});

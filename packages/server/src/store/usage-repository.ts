@@ -1,0 +1,229 @@
+import type { Kysely, Selectable, Transaction } from 'kysely';
+import { rollUp } from '../usage/rollup.ts';
+import { usageText } from '../usage/text.ts';
+import type {
+  StoredUsageEvent,
+  UsageBucket,
+  UsageEvent,
+  UsageEventFilter,
+  UsageQuery,
+} from '../usage/types.ts';
+import type { VerifyCode } from '../verify/codes.ts';
+import type { Database, UsageEventsTable } from './schema.ts';
+
+/**
+ * Usage events and their per-minute, -hour and -day roll-ups. Portable Kysely only: the
+ * same statements run on SQLite and PostgreSQL (`on conflict … do update` exists on both).
+ */
+export interface UsageRepository {
+  /**
+   * Inserts the events and adds them to the roll-ups, in one transaction (the caller's, when
+   * called inside `store.transaction`): a batch lands whole or not at all. Routes and user
+   * agents are redacted and cut to 200 characters here, whoever the caller is.
+   */
+  insertBatch(events: readonly UsageEvent[]): Promise<void>;
+  /** Roll-up buckets starting in `[from, to)`, oldest first; empty buckets are left out. */
+  query(query: UsageQuery): Promise<UsageBucket[]>;
+  /** Raw events in insertion order, for tests and exports. */
+  listEvents(
+    filter: UsageEventFilter & { afterId?: number; limit: number },
+  ): Promise<StoredUsageEvent[]>;
+  countEvents(filter: UsageEventFilter): Promise<number>;
+}
+
+type Executor = Kysely<Database> | Transaction<Database>;
+
+/**
+ * Rows per insert statement: 16 parameters a row stays far below SQLite's 32,766 and
+ * PostgreSQL's 65,535 bound parameters per statement.
+ */
+export const USAGE_INSERT_CHUNK = 500;
+
+const toNullableNumber = (v: number | string | bigint | null): number | null =>
+  v === null ? null : Number(v);
+
+function eventFromRow(row: Selectable<UsageEventsTable>): StoredUsageEvent {
+  return {
+    id: Number(row.id),
+    at: Number(row.at),
+    keyId: row.key_id,
+    projectId: row.project_id,
+    ownerId: row.owner_id,
+    env: row.env,
+    outcome: row.outcome as VerifyCode,
+    entryPoint: row.entry_point as StoredUsageEvent['entryPoint'],
+    route: row.route,
+    status: Number(row.status),
+    latencyMs: Number(row.latency_ms),
+    clientIp: row.client_ip,
+    userAgent: row.user_agent,
+    cost: Number(row.cost),
+    tokensIn: toNullableNumber(row.tokens_in),
+    tokensOut: toNullableNumber(row.tokens_out),
+    costMicros: toNullableNumber(row.cost_micros),
+  };
+}
+
+function* chunks<T>(items: readonly T[], size: number): Generator<T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+}
+
+async function insertIn(trx: Transaction<Database>, events: readonly UsageEvent[]) {
+  for (const chunk of chunks(events, USAGE_INSERT_CHUNK)) {
+    await trx
+      .insertInto('usage_events')
+      .values(
+        chunk.map((e) => ({
+          at: e.at,
+          key_id: e.keyId,
+          project_id: e.projectId,
+          owner_id: e.ownerId,
+          env: e.env,
+          outcome: e.outcome,
+          entry_point: e.entryPoint,
+          route: usageText(e.route),
+          status: e.status,
+          latency_ms: e.latencyMs,
+          client_ip: e.clientIp,
+          user_agent: usageText(e.userAgent),
+          cost: e.cost,
+          tokens_in: e.tokensIn,
+          tokens_out: e.tokensOut,
+          cost_micros: e.costMicros,
+        })),
+      )
+      .execute();
+  }
+  for (const chunk of chunks(rollUp(events), USAGE_INSERT_CHUNK)) {
+    await trx
+      .insertInto('usage_rollups')
+      .values(
+        chunk.map((d) => ({
+          granularity: d.granularity,
+          bucket_start: d.bucketStart,
+          key_id: d.keyId,
+          owner_id: d.ownerId,
+          project_id: d.projectId,
+          env: d.env,
+          outcome: d.outcome,
+          count: d.count,
+          cost_sum: d.costSum,
+          tokens_in_sum: d.tokensInSum,
+          tokens_out_sum: d.tokensOutSum,
+          cost_micros_sum: d.costMicrosSum,
+          latency_ms_sum: d.latencyMsSum,
+        })),
+      )
+      .onConflict((oc) =>
+        oc
+          .columns([
+            'granularity',
+            'bucket_start',
+            'key_id',
+            'owner_id',
+            'project_id',
+            'env',
+            'outcome',
+          ])
+          // Qualified: an unqualified column would be ambiguous with `excluded` on PostgreSQL.
+          .doUpdateSet((eb) => ({
+            count: eb('usage_rollups.count', '+', eb.ref('excluded.count')),
+            cost_sum: eb('usage_rollups.cost_sum', '+', eb.ref('excluded.cost_sum')),
+            tokens_in_sum: eb('usage_rollups.tokens_in_sum', '+', eb.ref('excluded.tokens_in_sum')),
+            tokens_out_sum: eb(
+              'usage_rollups.tokens_out_sum',
+              '+',
+              eb.ref('excluded.tokens_out_sum'),
+            ),
+            cost_micros_sum: eb(
+              'usage_rollups.cost_micros_sum',
+              '+',
+              eb.ref('excluded.cost_micros_sum'),
+            ),
+            latency_ms_sum: eb(
+              'usage_rollups.latency_ms_sum',
+              '+',
+              eb.ref('excluded.latency_ms_sum'),
+            ),
+          })),
+      )
+      .execute();
+  }
+}
+
+export function usageRepository(db: Executor): UsageRepository {
+  const filtered = (filter: UsageEventFilter) => {
+    let query = db.selectFrom('usage_events');
+    if (filter.keyId !== undefined) query = query.where('key_id', '=', filter.keyId);
+    if (filter.ownerId !== undefined) query = query.where('owner_id', '=', filter.ownerId);
+    if (filter.projectId !== undefined) query = query.where('project_id', '=', filter.projectId);
+    if (filter.env !== undefined) query = query.where('env', '=', filter.env);
+    if (filter.outcome !== undefined) query = query.where('outcome', '=', filter.outcome);
+    if (filter.from !== undefined) query = query.where('at', '>=', filter.from);
+    if (filter.to !== undefined) query = query.where('at', '<', filter.to);
+    return query;
+  };
+
+  return {
+    async insertBatch(events) {
+      if (events.length === 0) return;
+      if (db.isTransaction) await insertIn(db as Transaction<Database>, events);
+      else await db.transaction().execute((trx) => insertIn(trx, events));
+    },
+
+    async query(q) {
+      let query = db
+        .selectFrom('usage_rollups')
+        .where('granularity', '=', q.granularity)
+        .where('bucket_start', '>=', q.from)
+        .where('bucket_start', '<', q.to);
+      if (q.keyId !== undefined) query = query.where('key_id', '=', q.keyId);
+      if (q.ownerId !== undefined) query = query.where('owner_id', '=', q.ownerId);
+      if (q.projectId !== undefined) query = query.where('project_id', '=', q.projectId);
+      if (q.env !== undefined) query = query.where('env', '=', q.env);
+      if (q.outcome !== undefined) query = query.where('outcome', '=', q.outcome);
+      const byOutcome = q.groupBy === 'outcome';
+      const rows = await query
+        .select((eb) => [
+          'bucket_start',
+          eb.fn.sum<number | string>('count').as('count'),
+          eb.fn.sum<number | string>('cost_sum').as('cost'),
+          eb.fn.sum<number | string>('tokens_in_sum').as('tokens_in'),
+          eb.fn.sum<number | string>('tokens_out_sum').as('tokens_out'),
+          eb.fn.sum<number | string>('cost_micros_sum').as('cost_micros'),
+          eb.fn.sum<number | string>('latency_ms_sum').as('latency_ms'),
+        ])
+        .groupBy('bucket_start')
+        .orderBy('bucket_start')
+        .$if(byOutcome, (qb) => qb.select('outcome').groupBy('outcome').orderBy('outcome'))
+        .execute();
+      return rows.map((row) => {
+        const count = Number(row.count);
+        return {
+          bucketStart: Number(row.bucket_start),
+          ...(byOutcome && { outcome: row.outcome as VerifyCode }),
+          count,
+          cost: Number(row.cost),
+          tokensIn: Number(row.tokens_in),
+          tokensOut: Number(row.tokens_out),
+          costMicros: Number(row.cost_micros),
+          latencyMsAvg: count === 0 ? 0 : Number(row.latency_ms) / count,
+        };
+      });
+    },
+
+    async listEvents({ afterId, limit, ...filter }) {
+      let query = filtered(filter).selectAll();
+      if (afterId !== undefined) query = query.where('id', '>', afterId);
+      const rows = await query.orderBy('id').limit(limit).execute();
+      return rows.map(eventFromRow);
+    },
+
+    async countEvents(filter) {
+      const row = await filtered(filter)
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+  };
+}
