@@ -1,14 +1,23 @@
 import { join } from 'node:path';
-import { KeyCache } from '../cache/index.ts';
+import { KeyCache, OwnerCache } from '../cache/index.ts';
 import { type Clock, systemClock } from '../clock/index.ts';
 import type { Config } from '../config/index.ts';
 import { type InvalidationChannel, LocalInvalidationChannel } from '../invalidation/index.ts';
 import { KeyService } from '../keys/index.ts';
+import { MemoryRateLimiter, type RateLimiter } from '../limiter/index.ts';
 import type { Logger } from '../log/index.ts';
+import { OwnerService } from '../owners/index.ts';
 import { ProjectService } from '../projects/index.ts';
 import { KeyHasher, loadSecrets, type ServerSecrets } from '../secrets/index.ts';
 import { openSqliteStore, type Store } from '../store/index.ts';
-import { LastUsedRecorder, Verifier } from '../verify/index.ts';
+import { UsageRecorder, UsageService } from '../usage/index.ts';
+import {
+  CreditsWriteBackLoop,
+  keySubject,
+  LastUsedRecorder,
+  ownerSubject,
+  Verifier,
+} from '../verify/index.ts';
 
 /**
  * Everything a keywarden node is made of, wired once. The HTTP server, the CLI's direct
@@ -22,11 +31,17 @@ export interface Keywarden {
   secrets: ServerSecrets;
   hasher: KeyHasher;
   cache: KeyCache;
+  owners: OwnerCache;
+  limiter: RateLimiter;
   invalidation: InvalidationChannel;
   verifier: Verifier;
   keys: KeyService;
   projects: ProjectService;
+  ownerService: OwnerService;
+  usage: UsageRecorder;
+  usageReports: UsageService;
   lastUsed: LastUsedRecorder;
+  creditsWriteBack: CreditsWriteBackLoop;
   close(): Promise<void>;
 }
 
@@ -36,6 +51,8 @@ export interface OpenOptions {
   env?: NodeJS.ProcessEnv;
   /** For tests: how often last-used times are written (0 = only on flush/close). */
   lastUsedIntervalMs?: number;
+  /** How often usage events and credit balances are written (0 = only on flush/close). */
+  flushIntervalMs?: number;
 }
 
 export async function openStore(config: Config): Promise<Store> {
@@ -63,17 +80,48 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
     maxAgeMs: config.cacheMaxAgeMs,
     negativeTtlMs: config.negativeCacheTtlMs,
   });
+  const owners = new OwnerCache({ clock, maxAgeMs: config.cacheMaxAgeMs });
+  const limiter: RateLimiter = new MemoryRateLimiter({ clock });
   const invalidation: InvalidationChannel = new LocalInvalidationChannel();
   invalidation.subscribe((message) => {
-    if (message.type === 'key') cache.invalidateKey(message.keyId);
-    else if (message.type === 'key-created') cache.forgetMissing(message.hash);
-    else cache.invalidateProject(message.projectId);
+    switch (message.type) {
+      case 'key':
+        cache.invalidateKey(message.keyId);
+        if (message.creditsChanged) void limiter.resetCredits(keySubject(message.keyId));
+        break;
+      case 'owner':
+        owners.invalidate(message.ownerId);
+        if (message.creditsChanged) void limiter.resetCredits(ownerSubject(message.ownerId));
+        break;
+      case 'key-created':
+        cache.forgetMissing(message.hash);
+        break;
+      case 'project':
+        cache.invalidateProject(message.projectId);
+        break;
+    }
   });
+  const logError = (what: string) => (error: unknown) =>
+    options.logger?.error({ err: error }, what);
   const lastUsed = new LastUsedRecorder(store.keys, {
     intervalMs: options.lastUsedIntervalMs ?? 1000,
-    onError: (error) => options.logger?.error({ err: error }, 'writing last-used times failed'),
+    onError: logError('writing last-used times failed'),
   });
-  const verifier = new Verifier({ store, hasher, cache, clock, lastUsed });
+  const flushIntervalMs = options.flushIntervalMs ?? 1000;
+  const usage = new UsageRecorder(store.usage, {
+    flushIntervalMs,
+    onFlushError: logError('writing usage events failed; they stay buffered and are retried'),
+    onBackpressure: (stats) =>
+      options.logger?.warn(
+        { buffered: stats.buffered },
+        'usage buffer full: verifications wait for the next flush',
+      ),
+  });
+  const creditsWriteBack = new CreditsWriteBackLoop(limiter, store, {
+    intervalMs: flushIntervalMs,
+    onError: logError('writing credit balances failed'),
+  });
+  const verifier = new Verifier({ store, hasher, cache, owners, clock, limiter, lastUsed, usage });
   return {
     config,
     clock,
@@ -81,12 +129,22 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
     secrets,
     hasher,
     cache,
+    owners,
+    limiter,
     invalidation,
     verifier,
     keys: new KeyService({ store, hasher, clock, invalidation }),
     projects: new ProjectService({ store, clock, invalidation }),
+    ownerService: new OwnerService({ store, clock, invalidation }),
+    usage,
+    usageReports: new UsageService({ usage: store.usage, clock }),
     lastUsed,
+    creditsWriteBack,
     async close() {
+      // Flush what is buffered before the store goes: no usage event or balance is lost.
+      await usage.close();
+      await creditsWriteBack.close();
+      await limiter.close();
       await lastUsed.close();
       await invalidation.close();
       await store.close();

@@ -6,6 +6,7 @@ import { registerAudit } from './commands/audit.ts';
 import { registerKeys } from './commands/keys.ts';
 import { registerProjects } from './commands/projects.ts';
 import { registerStart } from './commands/start.ts';
+import { registerUsage } from './commands/usage.ts';
 
 export function buildCli(): Command {
   const program = new Command('keywarden')
@@ -17,6 +18,7 @@ export function buildCli(): Command {
   registerKeys(program);
   registerProjects(program);
   registerAudit(program);
+  registerUsage(program);
   return program;
 }
 

@@ -11,7 +11,9 @@ import { auditRoutes } from './routes/audit.ts';
 import { forwardAuthRoutes } from './routes/forward-auth.ts';
 import { healthRoutes } from './routes/health.ts';
 import { keyRoutes } from './routes/keys.ts';
+import { ownerRoutes } from './routes/owners.ts';
 import { projectRoutes } from './routes/projects.ts';
+import { usageRoutes } from './routes/usage.ts';
 import { verifyRoutes } from './routes/verify.ts';
 import { compileValidator } from './validator.ts';
 
@@ -110,6 +112,8 @@ export async function buildHttpApp(kw: Keywarden, logger: Logger): Promise<Fasti
   await app.register(keyRoutes(kw));
   await app.register(projectRoutes(kw));
   await app.register(auditRoutes(kw));
+  await app.register(ownerRoutes(kw));
+  await app.register(usageRoutes(kw.usageReports));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.ready();

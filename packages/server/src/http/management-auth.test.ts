@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { parseScope } from '@keywarden/core';
+import { CLI_ACTOR } from '../audit/index.ts';
 import { startTestNode, type TestNode } from '../testing/harness.ts';
 
 /**
@@ -26,6 +27,8 @@ describe('management routes: every route × every credential', () => {
       case 'GET /v1/keys':
       case 'GET /v1/projects':
       case 'GET /v1/audit':
+      case 'GET /v1/owners':
+      case 'GET /v1/usage':
         return { url };
       case 'POST /v1/verify':
         return { url, payload: { key: (await fresh()).key } };
@@ -43,6 +46,13 @@ describe('management routes: every route × every credential', () => {
         });
         return { url: `/v1/projects/${res.json().id}` };
       }
+      case 'PUT /v1/owners/:id':
+        return { url: `/v1/owners/walk-${counter}`, payload: { ratelimits: [] } };
+      case 'GET /v1/owners/:id':
+      case 'DELETE /v1/owners/:id': {
+        await node.kw.ownerService.set(`walk-${counter}`, { ratelimits: [] }, CLI_ACTOR);
+        return { url: `/v1/owners/walk-${counter}` };
+      }
       case 'PATCH /v1/keys/:id':
         return { url: `/v1/keys/${(await fresh()).id}`, payload: { name: 'renamed' } };
       default: {
@@ -56,12 +66,16 @@ describe('management routes: every route × every credential', () => {
     const routes = node.app.managementRoutes.map((r) => `${r.method} ${r.url}`).sort();
     assert.deepEqual(routes, [
       'DELETE /v1/keys/:id',
+      'DELETE /v1/owners/:id',
       'DELETE /v1/projects/:id',
       'GET /v1/audit',
       'GET /v1/keys',
       'GET /v1/keys/:id',
+      'GET /v1/owners',
+      'GET /v1/owners/:id',
       'GET /v1/projects',
       'GET /v1/projects/:id',
+      'GET /v1/usage',
       'PATCH /v1/keys/:id',
       'PATCH /v1/projects/:id',
       'POST /v1/keys',
@@ -70,6 +84,7 @@ describe('management routes: every route × every credential', () => {
       'POST /v1/keys/:id/revoke',
       'POST /v1/projects',
       'POST /v1/verify',
+      'PUT /v1/owners/:id',
     ]);
   });
 

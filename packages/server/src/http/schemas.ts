@@ -16,6 +16,48 @@ const OwnerId = Type.String({ minLength: 1, maxLength: 200 });
 const Meta = Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), { maxProperties: 64 });
 const Cidr = Type.String({ minLength: 2, maxLength: 64 });
 
+export const RateLimitRuleSchema = Type.Object(
+  {
+    name: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,31}$' }),
+    limit: Type.Integer({ minimum: 1, maximum: 1_000_000_000 }),
+    windowSeconds: Type.Integer({ minimum: 1, maximum: 31 * 86_400 }),
+  },
+  { additionalProperties: false, $id: 'RateLimitRule' },
+);
+const RateLimits = Type.Array(RateLimitRuleSchema, { maxItems: 10 });
+const NullableRateLimits = Type.Union([RateLimits, Type.Null()], {
+  description: 'null: inherit the project defaults for the environment; []: no limits',
+});
+const Refill = Type.Object(
+  {
+    amount: Type.Integer({ minimum: 0, maximum: 1_000_000_000_000 }),
+    intervalSeconds: Type.Integer({ minimum: 1, maximum: 366 * 86_400 }),
+    mode: Type.Union([Type.Literal('add'), Type.Literal('reset')]),
+  },
+  { additionalProperties: false },
+);
+export const CreditsInputSchema = Type.Union([
+  Type.Object(
+    {
+      remaining: Type.Integer({ minimum: 0, maximum: 1_000_000_000_000 }),
+      refill: Type.Optional(Type.Union([Refill, Type.Null()])),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Null(),
+]);
+const CreditsOut = Type.Union([
+  Type.Object({
+    remaining: Type.Integer({ description: 'As last written back (about once a second)' }),
+    refill: Type.Union([Refill, Type.Null()]),
+    refilledAt: Type.String({ format: 'date-time' }),
+  }),
+  Type.Null(),
+]);
+const RateLimitDefaults = Type.Record(Type.String({ pattern: '^(\\*|[a-z]{2,10})$' }), RateLimits, {
+  description: 'Default rate limits per environment; `*` for environments not named',
+});
+
 export const ProblemSchema = Type.Object(
   {
     type: Type.String(),
@@ -52,6 +94,8 @@ export const KeySchema = Type.Object(
     lastUsedIp: Type.Union([Type.String(), Type.Null()]),
     rotatedFromId: Type.Union([Type.String(), Type.Null()]),
     revokedAt: NullableTimestamp,
+    ratelimits: NullableRateLimits,
+    credits: CreditsOut,
   },
   { $id: 'Key' },
 );
@@ -76,6 +120,8 @@ export const CreateKeyBody = Type.Object(
     ownerId: Type.Optional(Type.Union([OwnerId, Type.Null()])),
     meta: Type.Optional(Meta),
     allowedIps: Type.Optional(Type.Array(Cidr, { maxItems: 100 })),
+    ratelimits: Type.Optional(NullableRateLimits),
+    credits: Type.Optional(CreditsInputSchema),
   },
   { additionalProperties: false },
 );
@@ -88,6 +134,8 @@ export const UpdateKeyBody = Type.Object(
     ownerId: Type.Optional(Type.Union([OwnerId, Type.Null()])),
     meta: Type.Optional(Meta),
     allowedIps: Type.Optional(Type.Array(Cidr, { maxItems: 100 })),
+    ratelimits: Type.Optional(NullableRateLimits),
+    credits: Type.Optional(CreditsInputSchema),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -128,6 +176,7 @@ export const ProjectSchema = Type.Object(
     prefix: Type.String(),
     environments: Type.Array(Type.String()),
     allowQueryKey: Type.Boolean(),
+    ratelimitDefaults: RateLimitDefaults,
     createdAt: Timestamp,
     updatedAt: Timestamp,
   },
@@ -140,6 +189,7 @@ export const CreateProjectBody = Type.Object(
     prefix: Type.String({ pattern: '^[a-z][a-z0-9]{1,11}$' }),
     environments: Type.Optional(Type.Array(Env, { minItems: 1, maxItems: 20 })),
     allowQueryKey: Type.Optional(Type.Boolean()),
+    ratelimitDefaults: Type.Optional(RateLimitDefaults),
   },
   { additionalProperties: false },
 );
@@ -149,6 +199,7 @@ export const UpdateProjectBody = Type.Object(
     name: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' })),
     environments: Type.Optional(Type.Array(Env, { minItems: 1, maxItems: 20 })),
     allowQueryKey: Type.Optional(Type.Boolean()),
+    ratelimitDefaults: Type.Optional(RateLimitDefaults),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -160,6 +211,13 @@ export const VerifyBody = Type.Object(
     env: Type.Optional(Env),
     ip: Type.Optional(
       Type.String({ maxLength: 64, description: "The end client's address, for IP allowlists" }),
+    ),
+    cost: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 1_000_000,
+        description: 'What this request spends from rate limits and credits (default 1)',
+      }),
     ),
   },
   { additionalProperties: false },
@@ -177,7 +235,41 @@ export const VerifyResponse = Type.Object({
   meta: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   expiresAt: Type.Optional(NullableTimestamp),
   missingScopes: Type.Optional(Type.Array(Type.String())),
+  ratelimits: Type.Optional(
+    Type.Array(
+      Type.Object({
+        name: Type.String(),
+        subject: Type.Union([Type.Literal('key'), Type.Literal('owner')]),
+        limit: Type.Integer(),
+        windowSeconds: Type.Integer(),
+        remaining: Type.Integer(),
+        reset: Type.Integer({ description: 'Seconds until the limit is fully available again' }),
+      }),
+    ),
+  ),
+  credits: Type.Optional(Type.Object({ remaining: Type.Integer() })),
+  retryAfter: Type.Optional(
+    Type.Integer({ description: 'Seconds until the same request could pass' }),
+  ),
 });
+
+export const OwnerSchema = Type.Object(
+  {
+    id: Type.String(),
+    ratelimits: NullableRateLimits,
+    credits: CreditsOut,
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  },
+  { $id: 'Owner' },
+);
+
+export const SetOwnerBody = Type.Object(
+  { ratelimits: Type.Optional(NullableRateLimits), credits: Type.Optional(CreditsInputSchema) },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+export const OwnerParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
 
 export const AuditEntrySchema = Type.Object({
   seq: Type.Integer(),

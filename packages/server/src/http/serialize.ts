@@ -1,4 +1,10 @@
-import type { AuditEntry, KeyRecord, ProjectRecord } from '../store/index.ts';
+import type {
+  AuditEntry,
+  KeyRecord,
+  OwnerRecord,
+  ProjectRecord,
+  StoredCredits,
+} from '../store/index.ts';
 
 /** Store records → API JSON: ISO 8601 times, and never the hash or the pepper version. */
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -23,6 +29,28 @@ export function keyToJson(key: KeyRecord) {
     lastUsedIp: key.lastUsedIp,
     rotatedFromId: key.rotatedFromId,
     revokedAt: isoOrNull(key.revokedAt),
+    ratelimits: key.ratelimits,
+    credits: creditsToJson(key.credits),
+  };
+}
+
+function creditsToJson(credits: StoredCredits | null) {
+  return (
+    credits && {
+      remaining: credits.remaining,
+      refill: credits.refill,
+      refilledAt: iso(credits.refilledAt),
+    }
+  );
+}
+
+export function ownerToJson(owner: OwnerRecord) {
+  return {
+    id: owner.id,
+    ratelimits: owner.ratelimits,
+    credits: creditsToJson(owner.credits),
+    createdAt: iso(owner.createdAt),
+    updatedAt: iso(owner.updatedAt),
   };
 }
 

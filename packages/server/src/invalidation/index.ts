@@ -4,7 +4,8 @@
  * messages to every node. Messages carry ids and hashes only, never a plaintext key.
  */
 export type Invalidation =
-  | { type: 'key'; keyId: string }
+  | { type: 'key'; keyId: string; creditsChanged?: boolean }
+  | { type: 'owner'; ownerId: string; creditsChanged?: boolean }
   | { type: 'key-created'; hash: string }
   | { type: 'project'; projectId: string };
 

@@ -4,6 +4,12 @@ export {
   DEFAULT_PROJECT,
   KeyService,
   MANAGEMENT_PROJECT,
+  storedCredits,
   type UpdateKeyInput,
 } from './service.ts';
-export { parseTimestamp } from './validate.ts';
+export {
+  type CreditsInput,
+  parseTimestamp,
+  validateCredits,
+  validateRatelimits,
+} from './validate.ts';

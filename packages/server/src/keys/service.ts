@@ -4,6 +4,7 @@ import type { Clock } from '../clock/index.ts';
 import { KeywardenError, notFound } from '../errors/index.ts';
 import { newId } from '../ids/index.ts';
 import type { InvalidationChannel } from '../invalidation/index.ts';
+import type { RateLimitRule } from '../limiter/index.ts';
 import { redactDeep } from '../redaction/index.ts';
 import type { KeyHasher } from '../secrets/index.ts';
 import type {
@@ -13,12 +14,16 @@ import type {
   KeyRecord,
   ProjectRecord,
   Store,
+  StoredCredits,
 } from '../store/index.ts';
 import {
+  type CreditsInput,
   validateAllowedIps,
+  validateCredits,
   validateEnvironment,
   validateExpiry,
   validateMeta,
+  validateRatelimits,
   validateScopes,
 } from './validate.ts';
 
@@ -32,16 +37,32 @@ export interface CreateKeyInput {
   ownerId?: string | null;
   meta?: Record<string, unknown>;
   allowedIps?: string[];
+  /** null or absent: inherit the project's defaults for the environment; []: no limits. */
+  ratelimits?: RateLimitRule[] | null;
+  credits?: CreditsInput | null;
 }
 
 export type UpdateKeyInput = Partial<
-  Pick<CreateKeyInput, 'name' | 'scopes' | 'expiresAt' | 'ownerId' | 'meta' | 'allowedIps'>
+  Pick<
+    CreateKeyInput,
+    'name' | 'scopes' | 'expiresAt' | 'ownerId' | 'meta' | 'allowedIps' | 'ratelimits' | 'credits'
+  >
 >;
 
 export interface CreatedKey {
   record: KeyRecord;
   /** The plaintext key: returned by this call only, never stored, never logged. */
   plaintext: string;
+}
+
+/** Credits as given by the API → as stored: a new balance counts as refilled now. */
+export function storedCredits(
+  input: CreditsInput | null | undefined,
+  nowMs: number,
+): StoredCredits | null {
+  return input
+    ? { remaining: input.remaining, refill: input.refill ?? null, refilledAt: nowMs }
+    : null;
 }
 
 export const DEFAULT_PROJECT = 'default';
@@ -98,6 +119,8 @@ export class KeyService {
     validateAllowedIps(input.allowedIps ?? []);
     validateExpiry(input.expiresAt, now);
     validateMeta(input.meta);
+    validateRatelimits('/ratelimits', input.ratelimits);
+    validateCredits('/credits', input.credits, now);
 
     const plaintext = generateKey({ prefix: project.prefix, env });
     const { hash, pepperVersion } = this.#hasher.hash(plaintext);
@@ -122,6 +145,8 @@ export class KeyService {
       lastUsedIp: null,
       rotatedFromId: null,
       revokedAt: null,
+      ratelimits: input.ratelimits ?? null,
+      credits: storedCredits(input.credits, now),
     };
     await this.#store.transaction(async (tx) => {
       await tx.keys.insert(record);
@@ -162,7 +187,11 @@ export class KeyService {
     if (input.allowedIps) validateAllowedIps(input.allowedIps);
     validateExpiry(input.expiresAt, now);
     validateMeta(input.meta);
-    const patch: KeyPatch = { ...input, updatedAt: now };
+    validateRatelimits('/ratelimits', input.ratelimits);
+    validateCredits('/credits', input.credits, now);
+    const { credits, ...rest } = input;
+    const patch: KeyPatch = { ...rest, updatedAt: now };
+    if (credits !== undefined) patch.credits = storedCredits(credits, now);
     if (input.name !== undefined) patch.name = redactDeep(input.name);
     if (input.meta !== undefined) patch.meta = redactDeep(input.meta);
     return this.#change(
@@ -175,6 +204,7 @@ export class KeyService {
         return patch;
       },
       { fields: Object.keys(input) },
+      credits !== undefined,
     );
   }
 
@@ -224,6 +254,7 @@ export class KeyService {
     actor: Actor,
     decide: (key: KeyRecord) => Promise<KeyPatch | null>,
     details: Record<string, unknown> = {},
+    creditsChanged = false,
   ): Promise<KeyRecord> {
     const now = this.#clock.now();
     const updated = await this.#store.transaction(async (tx) => {
@@ -237,7 +268,7 @@ export class KeyService {
       );
       return next!;
     });
-    await this.#invalidation.publish({ type: 'key', keyId: id });
+    await this.#invalidation.publish({ type: 'key', keyId: id, creditsChanged });
     return updated;
   }
 }

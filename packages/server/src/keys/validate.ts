@@ -1,5 +1,11 @@
 import { isValidScope } from '@keywarden/core';
 import { invalidField } from '../errors/index.ts';
+import {
+  type CreditsRefill,
+  invalidCreditsReason,
+  invalidRuleReason,
+  type RateLimitRule,
+} from '../limiter/index.ts';
 import { isValidCidr } from '../netaddr/index.ts';
 
 /**
@@ -54,4 +60,42 @@ export function parseTimestamp(
   const ms = Date.parse(text);
   if (!Number.isFinite(ms)) throw invalidField(field, 'must be an ISO 8601 date-time');
   return ms;
+}
+
+export const RATE_LIMIT_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+
+/** Named rate limits: valid rules, unique names. `field` is the JSON pointer of the list. */
+export function validateRatelimits(
+  field: string,
+  rules: readonly RateLimitRule[] | null | undefined,
+): void {
+  if (!rules) return;
+  const names = new Set<string>();
+  rules.forEach((rule, i) => {
+    if (!RATE_LIMIT_NAME.test(rule.name))
+      throw invalidField(`${field}/${i}/name`, 'must match [a-z0-9][a-z0-9_-]{0,31}');
+    const reason = invalidRuleReason(rule);
+    if (reason) throw invalidField(`${field}/${i}`, reason);
+    if (names.has(rule.name))
+      throw invalidField(`${field}/${i}/name`, `"${rule.name}" is used twice`);
+    names.add(rule.name);
+  });
+}
+
+export interface CreditsInput {
+  remaining: number;
+  refill?: CreditsRefill | null;
+}
+
+export function validateCredits(
+  field: string,
+  credits: CreditsInput | null | undefined,
+  nowMs: number,
+): void {
+  if (!credits) return;
+  const reason = invalidCreditsReason(
+    { refill: credits.refill ?? null },
+    { remaining: credits.remaining, lastRefillAt: nowMs },
+  );
+  if (reason) throw invalidField(field, reason);
 }

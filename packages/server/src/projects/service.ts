@@ -4,18 +4,19 @@ import type { Clock } from '../clock/index.ts';
 import { invalidField, KeywardenError, notFound } from '../errors/index.ts';
 import { newId } from '../ids/index.ts';
 import type { InvalidationChannel } from '../invalidation/index.ts';
-import { MANAGEMENT_PROJECT } from '../keys/index.ts';
-import type { ProjectRecord, Store } from '../store/index.ts';
+import { MANAGEMENT_PROJECT, validateRatelimits } from '../keys/index.ts';
+import type { ProjectRecord, RateLimitDefaults, Store } from '../store/index.ts';
 
 export interface CreateProjectInput {
   name: string;
   prefix: string;
   environments?: string[];
   allowQueryKey?: boolean;
+  ratelimitDefaults?: RateLimitDefaults;
 }
 
 export type UpdateProjectInput = Partial<
-  Pick<CreateProjectInput, 'name' | 'environments' | 'allowQueryKey'>
+  Pick<CreateProjectInput, 'name' | 'environments' | 'allowQueryKey' | 'ratelimitDefaults'>
 >;
 
 export const PROJECT_NAME_PATTERN = '^[a-z0-9][a-z0-9-]{0,62}$';
@@ -26,6 +27,12 @@ function validateEnvironments(envs: readonly string[]): void {
     if (!ENV_PATTERN.test(env)) throw invalidField(`/environments/${i}`, 'must match [a-z]{2,10}');
   });
   if (new Set(envs).size !== envs.length) throw invalidField('/environments', 'must not repeat');
+}
+
+function validateDefaults(defaults: RateLimitDefaults | undefined): void {
+  for (const [env, rules] of Object.entries(defaults ?? {})) {
+    validateRatelimits(`/ratelimitDefaults/${env}`, rules);
+  }
 }
 
 /** Projects group keys under one prefix and a set of environments. */
@@ -57,6 +64,7 @@ export class ProjectService {
     }
     const environments = input.environments ?? ['dev', 'staging', 'prod'];
     validateEnvironments(environments);
+    validateDefaults(input.ratelimitDefaults);
     const now = this.#clock.now();
     const project: ProjectRecord = {
       id: newId('prj', now),
@@ -64,6 +72,7 @@ export class ProjectService {
       prefix: input.prefix,
       environments,
       allowQueryKey: input.allowQueryKey ?? false,
+      ratelimitDefaults: input.ratelimitDefaults ?? {},
       createdAt: now,
       updatedAt: now,
     };
@@ -84,6 +93,7 @@ export class ProjectService {
 
   async update(ref: string, input: UpdateProjectInput, actor: Actor): Promise<ProjectRecord> {
     if (input.environments) validateEnvironments(input.environments);
+    validateDefaults(input.ratelimitDefaults);
     const current = await this.get(ref);
     const now = this.#clock.now();
     const updated = await this.#store.transaction(async (tx) => {

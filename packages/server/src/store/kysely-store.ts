@@ -1,6 +1,6 @@
 import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import { auditEntryHash, GENESIS_HASH } from './audit-chain.ts';
-import type { AuditTable, Database, KeysTable, ProjectsTable } from './schema.ts';
+import type { AuditTable, Database, KeysTable, OwnersTable, ProjectsTable } from './schema.ts';
 import type {
   AuditEntry,
   AuditEntryInput,
@@ -9,10 +9,13 @@ import type {
   KeyRecord,
   KeyRepository,
   KeyStatus,
+  OwnerRecord,
+  OwnerRepository,
   ProjectRecord,
   ProjectRepository,
   Repositories,
   Store,
+  StoredCredits,
 } from './types.ts';
 import { usageRepository } from './usage-repository.ts';
 
@@ -39,6 +42,44 @@ function projectFromRow(row: Selectable<ProjectsTable>): ProjectRecord {
     prefix: row.prefix,
     environments: JSON.parse(row.environments) as string[],
     allowQueryKey: Boolean(row.allow_query_key),
+    ratelimitDefaults: JSON.parse(row.ratelimit_defaults) as ProjectRecord['ratelimitDefaults'],
+    createdAt: toNumber(row.created_at),
+    updatedAt: toNumber(row.updated_at),
+  };
+}
+
+type CreditsColumns = Pick<
+  KeysTable,
+  'credits_remaining' | 'credits_refill' | 'credits_refilled_at'
+>;
+
+function creditsFromRow(row: Selectable<CreditsColumns>): StoredCredits | null {
+  if (row.credits_remaining === null) return null;
+  return {
+    remaining: Number(row.credits_remaining),
+    refill: row.credits_refill ? (JSON.parse(row.credits_refill) as StoredCredits['refill']) : null,
+    refilledAt: Number(row.credits_refilled_at ?? 0),
+  };
+}
+
+function creditsToColumns(credits: StoredCredits | null): CreditsColumns {
+  return {
+    credits_remaining: credits?.remaining ?? null,
+    credits_refill: credits?.refill ? JSON.stringify(credits.refill) : null,
+    credits_refilled_at: credits?.refilledAt ?? null,
+  };
+}
+
+const ratelimitsFromText = (text: string | null) =>
+  text === null ? null : (JSON.parse(text) as KeyRecord['ratelimits']);
+const ratelimitsToText = (rules: KeyRecord['ratelimits']) =>
+  rules === null ? null : JSON.stringify(rules);
+
+function ownerFromRow(row: Selectable<OwnersTable>): OwnerRecord {
+  return {
+    id: row.id,
+    ratelimits: ratelimitsFromText(row.ratelimits),
+    credits: creditsFromRow(row),
     createdAt: toNumber(row.created_at),
     updatedAt: toNumber(row.updated_at),
   };
@@ -66,6 +107,8 @@ function keyFromRow(row: Selectable<KeysTable>): KeyRecord {
     lastUsedIp: row.last_used_ip,
     rotatedFromId: row.rotated_from_id,
     revokedAt: toNullableNumber(row.revoked_at),
+    ratelimits: ratelimitsFromText(row.ratelimits),
+    credits: creditsFromRow(row),
   };
 }
 
@@ -106,6 +149,7 @@ function projectRepository(db: Executor): ProjectRepository {
           prefix: p.prefix,
           environments: JSON.stringify(p.environments),
           allow_query_key: p.allowQueryKey ? 1 : 0,
+          ratelimit_defaults: JSON.stringify(p.ratelimitDefaults),
           created_at: p.createdAt,
           updated_at: p.updatedAt,
         })
@@ -117,6 +161,8 @@ function projectRepository(db: Executor): ProjectRepository {
       if (patch.environments !== undefined)
         values.environments = JSON.stringify(patch.environments);
       if (patch.allowQueryKey !== undefined) values.allow_query_key = patch.allowQueryKey ? 1 : 0;
+      if (patch.ratelimitDefaults !== undefined)
+        values.ratelimit_defaults = JSON.stringify(patch.ratelimitDefaults);
       if (patch.updatedAt !== undefined) values.updated_at = patch.updatedAt;
       if (Object.keys(values).length > 0) {
         await db.updateTable('projects').set(values).where('id', '=', id).execute();
@@ -142,6 +188,55 @@ function projectRepository(db: Executor): ProjectRepository {
         .executeTakeFirstOrThrow();
       return Number(row.n);
     },
+  };
+}
+
+async function writeBackCredits(
+  db: Executor,
+  table: 'keys' | 'owners',
+  changes: readonly { id: string; remaining: number; refilledAt: number }[],
+): Promise<void> {
+  for (const c of changes) {
+    await db
+      .updateTable(table)
+      .set({ credits_remaining: c.remaining, credits_refilled_at: c.refilledAt })
+      .where('id', '=', c.id)
+      .where('credits_remaining', 'is not', null)
+      .execute();
+  }
+}
+
+function ownerRepository(db: Executor): OwnerRepository {
+  return {
+    async upsert(owner) {
+      const values = {
+        id: owner.id,
+        ratelimits: ratelimitsToText(owner.ratelimits),
+        ...creditsToColumns(owner.credits),
+        created_at: owner.createdAt,
+        updated_at: owner.updatedAt,
+      };
+      const { id: _id, created_at: _created, ...changes } = values;
+      await db
+        .insertInto('owners')
+        .values(values)
+        .onConflict((oc) => oc.column('id').doUpdateSet(changes))
+        .execute();
+    },
+    async findById(id) {
+      const row = await db.selectFrom('owners').selectAll().where('id', '=', id).executeTakeFirst();
+      return row ? ownerFromRow(row) : null;
+    },
+    async list(limit, afterId) {
+      let query = db.selectFrom('owners').selectAll();
+      if (afterId !== undefined) query = query.where('id', '>', afterId);
+      return (await query.orderBy('id').limit(limit).execute()).map(ownerFromRow);
+    },
+    async delete(id) {
+      const result = await db.deleteFrom('owners').where('id', '=', id).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    },
+    writeBackCredits: (changes) => writeBackCredits(db, 'owners', changes),
   };
 }
 
@@ -179,6 +274,8 @@ function keyRepository(db: Executor): KeyRepository {
           last_used_ip: k.lastUsedIp,
           rotated_from_id: k.rotatedFromId,
           revoked_at: k.revokedAt,
+          ratelimits: ratelimitsToText(k.ratelimits),
+          ...creditsToColumns(k.credits),
         })
         .execute();
     },
@@ -192,6 +289,8 @@ function keyRepository(db: Executor): KeyRepository {
       if (patch.expiresAt !== undefined) values.expires_at = patch.expiresAt;
       if (patch.allowedIps !== undefined) values.allowed_ips = JSON.stringify(patch.allowedIps);
       if (patch.revokedAt !== undefined) values.revoked_at = patch.revokedAt;
+      if (patch.ratelimits !== undefined) values.ratelimits = ratelimitsToText(patch.ratelimits);
+      if (patch.credits !== undefined) Object.assign(values, creditsToColumns(patch.credits));
       if (patch.updatedAt !== undefined) values.updated_at = patch.updatedAt;
       if (Object.keys(values).length > 0) {
         await db.updateTable('keys').set(values).where('id', '=', id).execute();
@@ -226,6 +325,7 @@ function keyRepository(db: Executor): KeyRepository {
           .execute();
       }
     },
+    writeBackCredits: (changes) => writeBackCredits(db, 'keys', changes),
   };
 }
 
@@ -296,6 +396,7 @@ function repositories(db: Executor, hooks: DialectHooks): Repositories {
   return {
     projects: projectRepository(db),
     keys: keyRepository(db),
+    owners: ownerRepository(db),
     audit: auditRepository(db, hooks),
     usage: usageRepository(db),
   };

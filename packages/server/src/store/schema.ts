@@ -7,6 +7,7 @@ export interface ProjectsTable {
   prefix: string;
   environments: string;
   allow_query_key: number;
+  ratelimit_defaults: string;
   created_at: number;
   updated_at: number;
 }
@@ -32,6 +33,20 @@ export interface KeysTable {
   last_used_ip: string | null;
   rotated_from_id: string | null;
   revoked_at: number | null;
+  ratelimits: string | null;
+  credits_remaining: number | null;
+  credits_refill: string | null;
+  credits_refilled_at: number | null;
+}
+
+export interface OwnersTable {
+  id: string;
+  ratelimits: string | null;
+  credits_remaining: number | null;
+  credits_refill: string | null;
+  credits_refilled_at: number | null;
+  created_at: number;
+  updated_at: number;
 }
 
 export interface AuditTable {
@@ -91,6 +106,7 @@ export interface UsageRollupsTable {
 export interface Database {
   projects: ProjectsTable;
   keys: KeysTable;
+  owners: OwnersTable;
   audit: AuditTable;
   usage_events: UsageEventsTable;
   usage_rollups: UsageRollupsTable;

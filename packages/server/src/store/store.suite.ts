@@ -25,6 +25,7 @@ export function defineStoreSuite(backend: string, openStore: () => Promise<Store
           .replace(/[^a-z0-9]/g, 'a')}`,
         environments: ['dev', 'prod'],
         allowQueryKey: false,
+        ratelimitDefaults: {},
         createdAt: now,
         updatedAt: now,
       };
@@ -57,6 +58,8 @@ export function defineStoreSuite(backend: string, openStore: () => Promise<Store
         lastUsedIp: null,
         rotatedFromId: null,
         revokedAt: null,
+        ratelimits: null,
+        credits: null,
         ...overrides,
       };
     };
@@ -110,6 +113,64 @@ export function defineStoreSuite(backend: string, openStore: () => Promise<Store
       assert.deepEqual(await store.keys.findById(key.id), key);
       assert.deepEqual(await store.keys.findByHash(key.hash), key);
       assert.equal(await store.keys.findByHash('ff'.repeat(32)), null);
+    });
+
+    test('keys: rate limits and credits round-trip; credits write-back touches only keys with credits', async () => {
+      const key = makeKey({
+        ratelimits: [{ name: 'requests', limit: 100, windowSeconds: 60 }],
+        credits: {
+          remaining: 50,
+          refill: { amount: 50, intervalSeconds: 86_400, mode: 'reset' },
+          refilledAt: 1000,
+        },
+      });
+      const plain = makeKey({ ratelimits: [] });
+      await store.keys.insert(key);
+      await store.keys.insert(plain);
+      assert.deepEqual(await store.keys.findById(key.id), key);
+      assert.deepEqual((await store.keys.findById(plain.id))?.ratelimits, []);
+      await store.keys.writeBackCredits([
+        { id: key.id, remaining: 7, refilledAt: 2000 },
+        { id: plain.id, remaining: 7, refilledAt: 2000 },
+      ]);
+      assert.deepEqual((await store.keys.findById(key.id))?.credits, {
+        ...key.credits!,
+        remaining: 7,
+        refilledAt: 2000,
+      });
+      assert.equal((await store.keys.findById(plain.id))?.credits, null);
+      const cleared = await store.keys.update(key.id, { credits: null, ratelimits: null });
+      assert.equal(cleared?.credits, null);
+      assert.equal(cleared?.ratelimits, null);
+    });
+
+    test('owners: upsert replaces, list pages by id, write-back, delete', async () => {
+      const id = `owner-${Math.random().toString(36).slice(2)}`;
+      const owner = {
+        id,
+        ratelimits: [{ name: 'requests', limit: 10, windowSeconds: 1 }],
+        credits: { remaining: 5, refill: null, refilledAt: 0 },
+        createdAt: 1,
+        updatedAt: 1,
+      };
+      await store.owners.upsert(owner);
+      assert.deepEqual(await store.owners.findById(id), owner);
+      await store.owners.upsert({ ...owner, ratelimits: null, createdAt: 99, updatedAt: 2 });
+      const replaced = await store.owners.findById(id);
+      assert.equal(replaced?.ratelimits, null);
+      assert.equal(replaced?.createdAt, 1, 'an upsert keeps the creation time');
+      await store.owners.writeBackCredits([{ id, remaining: 2, refilledAt: 5 }]);
+      assert.equal((await store.owners.findById(id))?.credits?.remaining, 2);
+      assert.ok((await store.owners.list(100)).some((o) => o.id === id));
+      assert.equal(await store.owners.delete(id), true);
+      assert.equal(await store.owners.findById(id), null);
+    });
+
+    test('projects: rate-limit defaults per environment round-trip', async () => {
+      const defaults = { '*': [{ name: 'requests', limit: 60, windowSeconds: 60 }], prod: [] };
+      const updated = await store.projects.update(project.id, { ratelimitDefaults: defaults });
+      assert.deepEqual(updated?.ratelimitDefaults, defaults);
+      project = updated!;
     });
 
     test('keys: the hash is unique', async () => {

@@ -3,7 +3,21 @@
  * Kysely code and passes the same test suite (store.suite.ts). Times are milliseconds
  * since the epoch; the HTTP layer turns them into ISO 8601.
  */
+
+import type { CreditsRefill, RateLimitRule } from '../limiter/index.ts';
 import type { UsageRepository } from './usage-repository.ts';
+
+export type { CreditsRefill, RateLimitRule };
+
+/** Credits as stored: the last written-back balance and when it was last refilled. */
+export interface StoredCredits {
+  remaining: number;
+  refill: CreditsRefill | null;
+  refilledAt: number;
+}
+
+/** Default rate limits per environment; `*` applies to environments not named. */
+export type RateLimitDefaults = Record<string, RateLimitRule[]>;
 
 export type KeyStatus = 'active' | 'disabled' | 'revoked';
 /** `api` keys are what users hand out; `management` keys call keywarden's own API. */
@@ -17,6 +31,7 @@ export interface ProjectRecord {
   environments: string[];
   /** Whether keys may come in an `api_key` query parameter (URLs end up in logs). */
   allowQueryKey: boolean;
+  ratelimitDefaults: RateLimitDefaults;
   createdAt: number;
   updatedAt: number;
 }
@@ -44,6 +59,18 @@ export interface KeyRecord {
   lastUsedIp: string | null;
   rotatedFromId: string | null;
   revokedAt: number | null;
+  /** null: inherit the project's defaults for the key's environment; []: no limits. */
+  ratelimits: RateLimitRule[] | null;
+  credits: StoredCredits | null;
+}
+
+/** An owner (user, team, service) whose limits and credits all of its keys share. */
+export interface OwnerRecord {
+  id: string;
+  ratelimits: RateLimitRule[] | null;
+  credits: StoredCredits | null;
+  createdAt: number;
+  updatedAt: number;
 }
 
 export type KeyPatch = Partial<
@@ -57,6 +84,8 @@ export type KeyPatch = Partial<
     | 'expiresAt'
     | 'allowedIps'
     | 'revokedAt'
+    | 'ratelimits'
+    | 'credits'
     | 'updatedAt'
   >
 >;
@@ -119,7 +148,12 @@ export interface ProjectRepository {
   insert(project: ProjectRecord): Promise<void>;
   update(
     id: string,
-    patch: Partial<Pick<ProjectRecord, 'name' | 'environments' | 'allowQueryKey' | 'updatedAt'>>,
+    patch: Partial<
+      Pick<
+        ProjectRecord,
+        'name' | 'environments' | 'allowQueryKey' | 'ratelimitDefaults' | 'updatedAt'
+      >
+    >,
   ): Promise<ProjectRecord | null>;
   delete(id: string): Promise<boolean>;
   findById(id: string): Promise<ProjectRecord | null>;
@@ -127,6 +161,22 @@ export interface ProjectRepository {
   findByPrefix(prefix: string): Promise<ProjectRecord | null>;
   list(): Promise<ProjectRecord[]>;
   countKeys(id: string): Promise<number>;
+}
+
+export interface CreditsWriteBack {
+  id: string;
+  remaining: number;
+  refilledAt: number;
+}
+
+export interface OwnerRepository {
+  /** Creates or replaces the owner's limits and credits. */
+  upsert(owner: OwnerRecord): Promise<void>;
+  findById(id: string): Promise<OwnerRecord | null>;
+  list(limit: number, afterId?: string): Promise<OwnerRecord[]>;
+  delete(id: string): Promise<boolean>;
+  /** The limiter's balances, written back off the request path. */
+  writeBackCredits(changes: readonly CreditsWriteBack[]): Promise<void>;
 }
 
 export interface KeyRepository {
@@ -139,6 +189,7 @@ export interface KeyRepository {
   list(filter: KeyFilter): Promise<KeyRecord[]>;
   /** Batched last-used bookkeeping, written off the request path. */
   touch(touches: readonly KeyUsageTouch[]): Promise<void>;
+  writeBackCredits(changes: readonly CreditsWriteBack[]): Promise<void>;
 }
 
 export interface AuditRepository {
@@ -151,6 +202,7 @@ export interface AuditRepository {
 export interface Repositories {
   projects: ProjectRepository;
   keys: KeyRepository;
+  owners: OwnerRepository;
   audit: AuditRepository;
   usage: UsageRepository;
 }

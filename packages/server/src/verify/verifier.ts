@@ -1,11 +1,14 @@
 import { checkKeyFormat } from '@keywarden/core';
-import type { CachedKey, KeyCache } from '../cache/index.ts';
+import type { CachedKey, KeyCache, OwnerCache } from '../cache/index.ts';
 import type { Clock } from '../clock/index.ts';
+import type { LimitResult, RateLimiter } from '../limiter/index.ts';
 import { KeyHasher } from '../secrets/index.ts';
-import type { KeyKind, KeyRecord, ProjectRecord, Store } from '../store/index.ts';
-import type { RejectionCode, VerifyCode } from './codes.ts';
+import type { KeyKind, KeyRecord, OwnerRecord, ProjectRecord, Store } from '../store/index.ts';
+import type { UsageEntryPoint, UsageRecorder } from '../usage/index.ts';
+import { httpStatusFor, type RejectionCode, type VerifyCode } from './codes.ts';
 import { decideClientIp, decideEnvironment, decideKeyState, decideScopes } from './decisions.ts';
 import type { LastUsedRecorder } from './last-used.ts';
+import { limitRequestFor } from './limits.ts';
 
 export interface VerifyRequest {
   /** The presented key, exactly as received (undefined when none was presented). */
@@ -19,6 +22,10 @@ export interface VerifyRequest {
   clientIp?: string | null;
   /** Management routes accept only management keys, and every other entry point only API keys. */
   kind?: KeyKind;
+  /** What this request spends from rate limits and credits (integer ≥ 0, default 1). */
+  cost?: number;
+  /** Where the request came in, for the usage record. Absent: not recorded (management auth). */
+  usage?: { entryPoint: UsageEntryPoint; route?: string | null; userAgent?: string | null };
 }
 
 export interface VerifyResult {
@@ -28,32 +35,50 @@ export interface VerifyResult {
   key: KeyRecord | null;
   project: ProjectRecord | null;
   missingScopes: string[];
+  /** Every rate limit that applied, after this request. Empty when none applied. */
+  limits: LimitResult[];
+  credits: { remaining: number } | null;
+  /** On RATE_LIMITED / QUOTA_EXCEEDED: seconds until the same request could pass, if known. */
+  retryAfterSeconds: number | null;
 }
 
 export interface VerifierDeps {
-  store: Pick<Store, 'keys' | 'projects'>;
+  store: Pick<Store, 'keys' | 'projects' | 'owners'>;
   hasher: KeyHasher;
   cache: KeyCache;
+  owners: OwnerCache;
   clock: Clock;
+  limiter?: RateLimiter;
   lastUsed?: LastUsedRecorder;
+  usage?: UsageRecorder;
 }
 
 const NO_SCOPES: string[] = [];
+const NO_LIMITS: LimitResult[] = [];
 
-function rejected(code: RejectionCode, found?: CachedKey, missing = NO_SCOPES): VerifyResult {
+function result(
+  code: VerifyCode,
+  found: CachedKey | null,
+  extra: Partial<VerifyResult> = {},
+): VerifyResult {
   return {
-    valid: false,
+    valid: code === 'VALID',
     code,
     key: found?.key ?? null,
     project: found?.project ?? null,
-    missingScopes: missing,
+    missingScopes: NO_SCOPES,
+    limits: NO_LIMITS,
+    credits: null,
+    retryAfterSeconds: null,
+    ...extra,
   };
 }
 
 /**
  * The one verification pipeline behind every entry point (verify API, forward-auth,
  * management auth, and later the gateway and SDK):
- * checksum → cache/store lookup → revoked/expired/disabled → environment → IP allowlist → scopes.
+ * checksum → cache/store lookup → revoked/expired/disabled → environment → IP allowlist →
+ * scopes → rate limits and credits (together, all or nothing) → usage record.
  */
 export class Verifier {
   readonly #deps: VerifierDeps;
@@ -65,15 +90,26 @@ export class Verifier {
   }
 
   async verify(request: VerifyRequest): Promise<VerifyResult> {
+    const started = request.usage && this.#deps.usage ? performance.now() : 0;
+    const outcome = await this.#decide(request);
+    if (request.usage && this.#deps.usage) {
+      const wait = this.#record(request, outcome, performance.now() - started);
+      // Back-pressure: when the usage buffer is full, the request waits for room.
+      if (wait) await wait;
+    }
+    return outcome;
+  }
+
+  async #decide(request: VerifyRequest): Promise<VerifyResult> {
     const { key: presented } = request;
-    if (presented === undefined || presented === '') return rejected('MISSING');
+    if (presented === undefined || presented === '') return result('MISSING', null);
     // Offline: a malformed key or a bad checksum never reaches the cache or the store.
-    if (!checkKeyFormat(presented).ok) return rejected('MALFORMED');
+    if (!checkKeyFormat(presented).ok) return result('MALFORMED', null);
 
     const { hash } = this.#deps.hasher.hash(presented);
     const found = this.#deps.cache.get(hash) ?? (await this.#load(presented, hash));
-    if (!found || found.key.kind !== (request.kind ?? 'api')) return rejected('NOT_FOUND');
-    if (request.source === 'query' && !found.project.allowQueryKey) return rejected('MISSING');
+    if (!found || found.key.kind !== (request.kind ?? 'api')) return result('NOT_FOUND', null);
+    if (request.source === 'query' && !found.project.allowQueryKey) return result('MISSING', null);
 
     const now = this.#deps.clock.now();
     const { key } = found;
@@ -81,12 +117,58 @@ export class Verifier {
       decideKeyState(key, now) ??
       decideEnvironment(key.env, request.env) ??
       decideClientIp(found.ipMatcher, request.clientIp);
-    if (state) return rejected(state, found);
+    if (state) return result(state, found);
     const scopes = decideScopes(key.scopes, request.requiredScopes);
-    if (scopes) return rejected(scopes.code, found, scopes.missing);
+    if (scopes) return result(scopes.code, found, { missingScopes: scopes.missing });
 
+    const limited = await this.#applyLimits(found, request.cost ?? 1);
+    if (limited && !limited.valid) return limited;
     this.#deps.lastUsed?.record(key.id, now, request.clientIp ?? null);
-    return { valid: true, code: 'VALID', key, project: found.project, missingScopes: NO_SCOPES };
+    return limited ?? result('VALID', found);
+  }
+
+  async #applyLimits(found: CachedKey, cost: number): Promise<VerifyResult | null> {
+    const { limiter } = this.#deps;
+    if (!limiter) return null;
+    const owner = found.key.ownerId ? await this.#owner(found.key.ownerId) : null;
+    const request = limitRequestFor(found.key, found.project, owner, cost);
+    if (!request) return null;
+    const decision = await limiter.consume(request);
+    return result(decision.code as RejectionCode | 'VALID', found, {
+      limits: decision.limits,
+      credits: decision.credits,
+      retryAfterSeconds: decision.retryAfterSeconds,
+    });
+  }
+
+  async #owner(ownerId: string): Promise<OwnerRecord | null> {
+    const cached = this.#deps.owners.get(ownerId);
+    if (cached !== undefined) return cached;
+    const owner = await this.#deps.store.owners.findById(ownerId);
+    this.#deps.owners.set(ownerId, owner);
+    return owner;
+  }
+
+  #record(request: VerifyRequest, outcome: VerifyResult, latencyMs: number): void | Promise<void> {
+    const { key } = outcome;
+    return this.#deps.usage!.record({
+      at: this.#deps.clock.now(),
+      keyId: key?.id ?? null,
+      projectId: key?.projectId ?? null,
+      ownerId: key?.ownerId ?? null,
+      env: key?.env ?? null,
+      outcome: outcome.code,
+      entryPoint: request.usage!.entryPoint,
+      route: request.usage!.route ?? null,
+      status: httpStatusFor(outcome.code),
+      latencyMs,
+      clientIp: request.clientIp ?? null,
+      userAgent: request.usage!.userAgent ?? null,
+      cost: outcome.valid ? (request.cost ?? 1) : 0,
+      tokensIn: null,
+      tokensOut: null,
+      costMicros: null,
+    });
   }
 
   #load(presented: string, hash: string): Promise<CachedKey | null> | null {

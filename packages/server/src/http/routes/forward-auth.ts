@@ -1,6 +1,8 @@
 import { parseScopeList } from '@keywarden/core';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Keywarden } from '../../app/index.ts';
+import { invalidField } from '../../errors/index.ts';
+import { rateLimitHeaders } from '../../limiter/index.ts';
 import { httpStatusFor, wwwAuthenticateFor } from '../../verify/index.ts';
 import { presentedKey } from '../credentials.ts';
 import { sendProblem } from '../problem.ts';
@@ -22,6 +24,42 @@ import { sendProblem } from '../problem.ts';
 interface AuthQuery {
   scopes?: string;
   env?: string;
+  cost?: string;
+}
+
+const MAX_COST = 1_000_000;
+
+function parseCost(where: string, text: string | undefined): number | undefined {
+  if (text === undefined || text === '') return undefined;
+  const cost = Number(text);
+  if (!/^\d+$/.test(text.trim()) || cost > MAX_COST) {
+    throw invalidField(where, `must be an integer from 0 to ${MAX_COST}`);
+  }
+  return cost;
+}
+
+/**
+ * The cost configured for the route (query, default 1); an `X-Keywarden-Cost` header may only
+ * raise it, so a client forging the header cannot make its requests free.
+ */
+function requestCost(fromQuery: string | undefined, fromHeader: string | undefined): number {
+  const configured = parseCost('querystring/cost', fromQuery) ?? 1;
+  const asked = parseCost('headers/x-keywarden-cost', fromHeader);
+  return asked === undefined ? configured : Math.max(configured, asked);
+}
+
+/** The request the edge is asking about, for the usage record: method and path, no query. */
+function originalRoute(request: FastifyRequest): string {
+  const method =
+    headerValue(request, 'x-forwarded-method') ??
+    headerValue(request, 'x-original-method') ??
+    request.method;
+  const uri =
+    headerValue(request, 'x-original-uri') ??
+    headerValue(request, 'x-forwarded-uri') ??
+    (request.url.startsWith('/v1/auth/') ? request.url.slice('/v1/auth'.length) : '/');
+  const path = uri.split('?', 1)[0] ?? '/';
+  return `${method.slice(0, 10)} ${path}`.slice(0, 200);
 }
 
 function headerValue(request: FastifyRequest, name: string): string | undefined {
@@ -44,6 +82,7 @@ export function forwardAuthRoutes(kw: Keywarden): FastifyPluginAsync {
         ...parseScopeList(headerValue(request, 'x-keywarden-scopes') ?? ''),
       ];
       const env = query.env || defaults.env || headerValue(request, 'x-keywarden-env') || undefined;
+      const cost = requestCost(query.cost, headerValue(request, 'x-keywarden-cost'));
       const { key, source } = presentedKey(request, { allowQuery: true });
       const result = await kw.verifier.verify({
         key,
@@ -51,7 +90,18 @@ export function forwardAuthRoutes(kw: Keywarden): FastifyPluginAsync {
         requiredScopes: required,
         env,
         clientIp: request.ip,
+        cost,
+        usage: {
+          entryPoint: 'forward-auth',
+          route: originalRoute(request),
+          userAgent: headerValue(request, 'user-agent') ?? null,
+        },
       });
+      for (const [name, value] of Object.entries(
+        rateLimitHeaders({ ...result, allowed: result.valid }),
+      )) {
+        reply.header(name, value);
+      }
       if (result.valid && result.key) {
         reply.header('x-keywarden-key-id', result.key.id);
         reply.header('x-keywarden-project-id', result.key.projectId);

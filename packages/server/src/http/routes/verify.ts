@@ -19,6 +19,18 @@ export function verifyResultToJson(result: VerifyResult) {
       expiresAt: key.expiresAt === null ? null : new Date(key.expiresAt).toISOString(),
     }),
     ...(result.missingScopes.length > 0 && { missingScopes: result.missingScopes }),
+    ...(result.limits.length > 0 && {
+      ratelimits: result.limits.map((l) => ({
+        name: l.name,
+        subject: l.subject.startsWith('owner:') ? ('owner' as const) : ('key' as const),
+        limit: l.limit,
+        windowSeconds: l.windowSeconds,
+        remaining: l.remaining,
+        reset: l.resetSeconds,
+      })),
+    }),
+    ...(result.credits && { credits: result.credits }),
+    ...(result.retryAfterSeconds !== null && { retryAfter: result.retryAfterSeconds }),
   };
 }
 
@@ -41,13 +53,15 @@ export function verifyRoutes(kw: Keywarden): FastifyPluginAsyncTypebox {
         },
       },
       async (request) => {
-        const { key, scopes, env, ip } = request.body;
+        const { key, scopes, env, ip, cost } = request.body;
         const result = await kw.verifier.verify({
           key,
           requiredScopes: scopes,
           env,
           clientIp: ip ?? null,
           source: 'body',
+          cost,
+          usage: { entryPoint: 'verify', userAgent: request.headers['user-agent'] ?? null },
         });
         return verifyResultToJson(result);
       },

@@ -1,6 +1,7 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
 import { initialMigration } from './001-initial.ts';
 import { usageMigration } from './002-usage.ts';
+import { limitsMigration } from './003-limits.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -13,6 +14,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
   return {
     '001-initial': initialMigration(dialect),
     '002-usage': usageMigration(dialect),
+    '003-limits': limitsMigration(dialect),
   };
 }
 

@@ -1,0 +1,86 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { parseTimestamp } from '../../keys/index.ts';
+import type { UsageService } from '../../usage/index.ts';
+import { VERIFY_CODES, type VerifyCode } from '../../verify/index.ts';
+import { ErrorResponses } from '../schemas.ts';
+
+const Timestamp = Type.String({ format: 'date-time' });
+const Granularity = Type.Union([Type.Literal('minute'), Type.Literal('hour'), Type.Literal('day')]);
+const Outcome = Type.Unsafe<VerifyCode>({ type: 'string', enum: [...VERIFY_CODES] });
+
+export const UsageQuerystring = Type.Object(
+  {
+    keyId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    ownerId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    projectId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    env: Type.Optional(Type.String({ pattern: '^[a-z]{2,10}$' })),
+    outcome: Type.Optional(Outcome),
+    from: Type.Optional(
+      Type.String({ format: 'date-time', description: 'Inclusive; default `to` minus 24 h' }),
+    ),
+    to: Type.Optional(Type.String({ format: 'date-time', description: 'Exclusive; default now' })),
+    granularity: Type.Optional(Granularity),
+    groupBy: Type.Optional(Type.Literal('outcome')),
+  },
+  { additionalProperties: false },
+);
+
+export const UsageReportSchema = Type.Object(
+  {
+    granularity: Granularity,
+    from: Timestamp,
+    to: Timestamp,
+    data: Type.Array(
+      Type.Object({
+        start: Timestamp,
+        outcome: Type.Optional(Outcome),
+        count: Type.Integer(),
+        cost: Type.Integer(),
+        tokensIn: Type.Integer(),
+        tokensOut: Type.Integer(),
+        costMicros: Type.Integer(),
+        latencyMsAvg: Type.Number(),
+      }),
+    ),
+  },
+  { $id: 'UsageReport' },
+);
+
+/**
+ * Usage over time from the roll-ups: buckets starting in `[from, to)` that saw events, at
+ * most 1,440 of them. The caller's management key needs `usage:read`.
+ */
+export function usageRoutes(usage: UsageService): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get(
+      '/v1/usage',
+      {
+        config: { managementScope: 'usage:read' },
+        schema: {
+          tags: ['usage'],
+          summary: 'Verifications, cost and tokens per time bucket',
+          querystring: UsageQuerystring,
+          response: { 200: UsageReportSchema, ...ErrorResponses },
+        },
+      },
+      async (request) => {
+        const { from, to, ...rest } = request.query;
+        const report = await usage.report({
+          ...rest,
+          from: parseTimestamp('query/from', from) ?? undefined,
+          to: parseTimestamp('query/to', to) ?? undefined,
+        });
+        return {
+          granularity: report.granularity,
+          from: new Date(report.from).toISOString(),
+          to: new Date(report.to).toISOString(),
+          data: report.buckets.map(({ bucketStart, ...bucket }) => ({
+            start: new Date(bucketStart).toISOString(),
+            ...bucket,
+          })),
+        };
+      },
+    );
+  };
+}

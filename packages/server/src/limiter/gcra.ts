@@ -1,0 +1,154 @@
+import type { RateLimitRule } from './types.ts';
+
+/**
+ * GCRA (generic cell rate algorithm) as a pure function of (state, now, cost, rule).
+ *
+ * Why GCRA: one number of state per (subject, rule), no fixed window (which lets 2× the
+ * limit through around a window boundary), a full bucket of `limit` at one instant, and the
+ * long-run rate is exactly `limit / window`.
+ *
+ * Why the odd state shape: the emission interval T = windowMs / limit is rarely a whole
+ * number of ms (1000 / 3, 60000 / 7), and a float tat drifts. So time is kept exact as
+ * `ms + fraction / limit`, both integers (0 ≤ fraction < limit): adding c·T is an integer
+ * division with remainder, and every comparison is exact. Products that could pass 2^53 fall
+ * back to BigInt.
+ *
+ * Guarantee (exact, and tight): for any two admitted requests at t_i ≤ t_j, the cost admitted
+ * from the i-th to the j-th is at most `limit + (t_j − t_i) · limit / windowMs`. So a burst is
+ * never more than `limit` (plus what the rate earned meanwhile), and the boundary trick of a
+ * fixed window (limit at its end + limit at the next one's start) does not pass. It is not a
+ * sliding log: a full burst followed by the steady rate puts up to 2·limit − 1 into one window
+ * of length W (see README.md).
+ */
+
+/** An exact theoretical arrival time: `ms + fraction / limit` ms since the epoch. */
+export interface Tat {
+  readonly ms: number;
+  /** Integer, 0 ≤ fraction < the rule's limit. */
+  readonly fraction: number;
+}
+
+export interface GcraResult {
+  allowed: boolean;
+  /** The state to store when allowed; when denied, a state equivalent to the old one. */
+  newTat: Tat;
+  /** Whole cost-1 requests still allowed now, after this one (≥ 0). */
+  remaining: number;
+  /** Ms (rounded up) until the bucket is full again. */
+  resetMs: number;
+  /** 0 when allowed; when denied, ms until this cost would pass; null if it never can. */
+  retryAfterMs: number | null;
+}
+
+/** Why a rule cannot be used, or null when it is valid. For the API's input validation. */
+export function invalidRuleReason(rule: RateLimitRule): string | null {
+  if (typeof rule.name !== 'string' || rule.name.length === 0) {
+    return 'name must be a non-empty string';
+  }
+  if (!Number.isSafeInteger(rule.limit) || rule.limit < 1) {
+    return 'limit must be a positive integer';
+  }
+  if (
+    !Number.isSafeInteger(rule.windowSeconds) ||
+    rule.windowSeconds < 1 ||
+    !Number.isSafeInteger(rule.windowSeconds * 1000)
+  ) {
+    return 'windowSeconds must be a positive integer';
+  }
+  return null;
+}
+
+export function assertValidRule(rule: RateLimitRule): void {
+  const reason = invalidRuleReason(rule);
+  if (reason !== null) throw new RangeError(`invalid rate limit "${String(rule.name)}": ${reason}`);
+}
+
+export function assertValidCost(cost: number): void {
+  if (!Number.isSafeInteger(cost) || cost < 0) {
+    throw new RangeError(`cost must be a non-negative integer, got ${String(cost)}`);
+  }
+}
+
+/** True when `tat` is strictly later than `nowMs`: the bucket is not full. */
+export function isAhead(tat: Tat, nowMs: number): boolean {
+  return tat.ms > nowMs || (tat.ms === nowMs && tat.fraction > 0);
+}
+
+export function gcra(
+  tat: Tat | null,
+  nowMs: number,
+  cost: number,
+  rule: RateLimitRule,
+): GcraResult {
+  assertValidRule(rule);
+  assertValidCost(cost);
+  const { limit } = rule;
+  const windowMs = rule.windowSeconds * 1000;
+  // A tat in the past is the same as a fresh bucket.
+  const base: Tat = tat !== null && isAhead(tat, nowMs) ? tat : { ms: nowMs, fraction: 0 };
+
+  if (cost > limit) {
+    return { allowed: false, newTat: base, ...level(base, nowMs, rule), retryAfterMs: null };
+  }
+
+  // next = base + cost·T, with cost·T = cost·windowMs / limit = q + r / limit.
+  const [q, r] = mulDivMod(cost, windowMs, limit);
+  const carried = base.fraction + r;
+  const next: Tat =
+    carried >= limit
+      ? { ms: base.ms + q + 1, fraction: carried - limit }
+      : { ms: base.ms + q, fraction: carried };
+  // Both sides are whole ms, so comparing the ceiling is exact: next − now ≤ windowMs.
+  const nextCeil = ceilMs(next);
+  if (nextCeil - nowMs <= windowMs) {
+    return { allowed: true, newTat: next, ...level(next, nowMs, rule), retryAfterMs: 0 };
+  }
+  // Denied, so base is the old tat; this cost passes once now' ≥ next − windowMs.
+  return {
+    allowed: false,
+    newTat: base,
+    ...level(base, nowMs, rule),
+    retryAfterMs: nextCeil - windowMs - nowMs,
+  };
+}
+
+/** `remaining` and `resetMs` for a bucket whose tat is `tat` (≥ now) at `nowMs`. */
+function level(
+  tat: Tat,
+  nowMs: number,
+  rule: RateLimitRule,
+): { remaining: number; resetMs: number } {
+  const windowMs = rule.windowSeconds * 1000;
+  // remaining = floor((windowMs − (tat − now)) / T) = floor(((windowMs − a)·limit − f) / windowMs)
+  // with tat − now = a + f / limit. Negative only if the clock went backwards: clamp.
+  const aheadMs = tat.ms - nowMs;
+  let remaining = 0;
+  if (aheadMs <= windowMs) {
+    const [q, r] = mulDivMod(windowMs - aheadMs, rule.limit, windowMs);
+    remaining = Math.max(0, q + floorDiv(r - tat.fraction, windowMs));
+  }
+  return { remaining, resetMs: Math.max(0, ceilMs(tat) - nowMs) };
+}
+
+function ceilMs(tat: Tat): number {
+  return tat.fraction > 0 ? tat.ms + 1 : tat.ms;
+}
+
+/** Exact [floor(a·b / d), a·b mod d] for non-negative integers a, b and positive d. */
+function mulDivMod(a: number, b: number, d: number): [number, number] {
+  const product = a * b;
+  if (Number.isSafeInteger(product)) {
+    const r = product % d;
+    // (product − r) / d is an exact integer division; Math.floor(product / d) can round up.
+    return [(product - r) / d, r];
+  }
+  const big = BigInt(a) * BigInt(b);
+  const bigD = BigInt(d);
+  return [Number(big / bigD), Number(big % bigD)];
+}
+
+/** Exact floor(n / d) for a safe integer n (any sign) and positive d. */
+function floorDiv(n: number, d: number): number {
+  const r = ((n % d) + d) % d;
+  return (n - r) / d;
+}

@@ -1,0 +1,1 @@
+export { OWNER_ID_PATTERN, OwnerService, type SetOwnerInput } from './service.ts';

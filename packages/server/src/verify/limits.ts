@@ -1,0 +1,48 @@
+import type { LimitRequest, RateLimitRule } from '../limiter/index.ts';
+import type { KeyRecord, OwnerRecord, ProjectRecord, StoredCredits } from '../store/index.ts';
+
+/**
+ * Which limits and credits apply to a request, as plain data for the limiter:
+ * - the key's own rate limits, or, when it has none of its own (null), its project's
+ *   defaults for its environment (then the project's `*` defaults);
+ * - plus its owner's rate limits, shared by all of the owner's keys;
+ * - credits: the key's own if it has any, else its owner's.
+ */
+export const keySubject = (keyId: string) => `key:${keyId}`;
+export const ownerSubject = (ownerId: string) => `owner:${ownerId}`;
+
+export function effectiveKeyRules(key: KeyRecord, project: ProjectRecord): RateLimitRule[] {
+  return (
+    key.ratelimits ?? project.ratelimitDefaults[key.env] ?? project.ratelimitDefaults['*'] ?? []
+  );
+}
+
+function creditsRequest(subject: string, credits: StoredCredits) {
+  return {
+    subject,
+    config: { refill: credits.refill },
+    initial: { remaining: credits.remaining, lastRefillAt: credits.refilledAt },
+  };
+}
+
+export function limitRequestFor(
+  key: KeyRecord,
+  project: ProjectRecord,
+  owner: OwnerRecord | null,
+  cost: number,
+): LimitRequest | null {
+  const limits = effectiveKeyRules(key, project).map((rule) => ({
+    subject: keySubject(key.id),
+    rule,
+  }));
+  if (owner?.ratelimits) {
+    for (const rule of owner.ratelimits) limits.push({ subject: ownerSubject(owner.id), rule });
+  }
+  const credits = key.credits
+    ? creditsRequest(keySubject(key.id), key.credits)
+    : owner?.credits
+      ? creditsRequest(ownerSubject(owner.id), owner.credits)
+      : null;
+  if (limits.length === 0 && !credits) return null;
+  return { limits, credits, cost };
+}
