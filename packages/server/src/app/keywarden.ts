@@ -6,6 +6,7 @@ import { type InvalidationChannel, LocalInvalidationChannel } from '../invalidat
 import { KeyService } from '../keys/index.ts';
 import { MemoryRateLimiter, type RateLimiter } from '../limiter/index.ts';
 import type { Logger } from '../log/index.ts';
+import { Metrics } from '../metrics/index.ts';
 import { OwnerService } from '../owners/index.ts';
 import { ProjectService } from '../projects/index.ts';
 import { KeyHasher, loadSecrets, type ServerSecrets } from '../secrets/index.ts';
@@ -33,6 +34,7 @@ export interface Keywarden {
   cache: KeyCache;
   owners: OwnerCache;
   limiter: RateLimiter;
+  metrics: Metrics;
   invalidation: InvalidationChannel;
   verifier: Verifier;
   keys: KeyService;
@@ -121,7 +123,18 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
     intervalMs: flushIntervalMs,
     onError: logError('writing credit balances failed'),
   });
-  const verifier = new Verifier({ store, hasher, cache, owners, clock, limiter, lastUsed, usage });
+  const metrics = new Metrics({ usage: () => usage.stats, cache: () => cache.size });
+  const verifier = new Verifier({
+    store,
+    hasher,
+    cache,
+    owners,
+    clock,
+    limiter,
+    lastUsed,
+    usage,
+    metrics,
+  });
   return {
     config,
     clock,
@@ -131,6 +144,7 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
     cache,
     owners,
     limiter,
+    metrics,
     invalidation,
     verifier,
     keys: new KeyService({ store, hasher, clock, invalidation }),

@@ -14,6 +14,8 @@ export interface Config {
   /** Peers whose X-Forwarded-For is believed: CIDRs, or `loopback`, `private`; empty = none. */
   trustedProxies: string[];
   bodyLimitBytes: number;
+  /** Serve /metrics without a management key (for scrapers on a private network). */
+  metricsPublic: boolean;
   logLevel: string;
   /** Upper bound on how long a node serves a cached key without re-reading it. */
   cacheMaxAgeMs: number;
@@ -52,6 +54,7 @@ export function loadConfig(
     redisUrl: env.KEYWARDEN_REDIS_URL || undefined,
     trustedProxies: list(env.KEYWARDEN_TRUSTED_PROXIES),
     bodyLimitBytes: integer('KEYWARDEN_BODY_LIMIT', env.KEYWARDEN_BODY_LIMIT, 64 * 1024, 1024),
+    metricsPublic: env.KEYWARDEN_METRICS_PUBLIC === 'true',
     logLevel: overrides.logLevel ?? env.KEYWARDEN_LOG_LEVEL ?? 'info',
     cacheMaxAgeMs: integer('KEYWARDEN_CACHE_MAX_AGE_MS', env.KEYWARDEN_CACHE_MAX_AGE_MS, 30_000),
     negativeCacheTtlMs: integer(

@@ -11,6 +11,7 @@ import { auditRoutes } from './routes/audit.ts';
 import { forwardAuthRoutes } from './routes/forward-auth.ts';
 import { healthRoutes } from './routes/health.ts';
 import { keyRoutes } from './routes/keys.ts';
+import { metricsRoutes } from './routes/metrics.ts';
 import { ownerRoutes } from './routes/owners.ts';
 import { projectRoutes } from './routes/projects.ts';
 import { usageRoutes } from './routes/usage.ts';
@@ -32,7 +33,7 @@ declare module 'fastify' {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 /** Routes on the verification hot path or polled by orchestrators: not logged per request. */
-const QUIET_ROUTES = new Set(['/v1/auth', '/v1/auth/*', '/healthz', '/readyz']);
+const QUIET_ROUTES = new Set(['/v1/auth', '/v1/auth/*', '/healthz', '/readyz', '/metrics']);
 
 function trustProxy(trusted: string[]): boolean | string[] {
   return trusted.length > 0 ? trusted : false;
@@ -107,6 +108,7 @@ export async function buildHttpApp(kw: Keywarden, logger: Logger): Promise<Fasti
   });
 
   await app.register(healthRoutes(kw));
+  await app.register(metricsRoutes(kw));
   await app.register(forwardAuthRoutes(kw));
   await app.register(verifyRoutes(kw));
   await app.register(keyRoutes(kw));

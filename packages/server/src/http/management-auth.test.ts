@@ -29,6 +29,7 @@ describe('management routes: every route × every credential', () => {
       case 'GET /v1/audit':
       case 'GET /v1/owners':
       case 'GET /v1/usage':
+      case 'GET /metrics':
         return { url };
       case 'POST /v1/verify':
         return { url, payload: { key: (await fresh()).key } };
@@ -68,6 +69,7 @@ describe('management routes: every route × every credential', () => {
       'DELETE /v1/keys/:id',
       'DELETE /v1/owners/:id',
       'DELETE /v1/projects/:id',
+      'GET /metrics',
       'GET /v1/audit',
       'GET /v1/keys',
       'GET /v1/keys/:id',

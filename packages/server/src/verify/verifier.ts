@@ -2,6 +2,7 @@ import { checkKeyFormat } from '@keywarden/core';
 import type { CachedKey, KeyCache, OwnerCache } from '../cache/index.ts';
 import type { Clock } from '../clock/index.ts';
 import type { LimitResult, RateLimiter } from '../limiter/index.ts';
+import type { Metrics } from '../metrics/index.ts';
 import { KeyHasher } from '../secrets/index.ts';
 import type { KeyKind, KeyRecord, OwnerRecord, ProjectRecord, Store } from '../store/index.ts';
 import type { UsageEntryPoint, UsageRecorder } from '../usage/index.ts';
@@ -51,6 +52,7 @@ export interface VerifierDeps {
   limiter?: RateLimiter;
   lastUsed?: LastUsedRecorder;
   usage?: UsageRecorder;
+  metrics?: Metrics;
 }
 
 const NO_SCOPES: string[] = [];
@@ -90,10 +92,14 @@ export class Verifier {
   }
 
   async verify(request: VerifyRequest): Promise<VerifyResult> {
-    const started = request.usage && this.#deps.usage ? performance.now() : 0;
+    const started = performance.now();
     const outcome = await this.#decide(request);
+    const latencyMs = performance.now() - started;
+    const entryPoint = request.usage?.entryPoint ?? 'management';
+    this.#deps.metrics?.verifications.inc({ entry_point: entryPoint, code: outcome.code });
+    this.#deps.metrics?.verifySeconds.observe({ entry_point: entryPoint }, latencyMs / 1000);
     if (request.usage && this.#deps.usage) {
-      const wait = this.#record(request, outcome, performance.now() - started);
+      const wait = this.#record(request, outcome, latencyMs);
       // Back-pressure: when the usage buffer is full, the request waits for room.
       if (wait) await wait;
     }

@@ -29,6 +29,30 @@ describe('health, readiness and the OpenAPI document', () => {
     }
   });
 
+  test('/metrics: Prometheus text with verification outcomes and the usage buffer, behind metrics:read', async () => {
+    const { key } = await node.createKey();
+    await node.app.inject({ url: '/v1/auth', headers: { 'x-api-key': key } });
+    await node.app.inject({ url: '/v1/auth', headers: { 'x-api-key': 'nope' } });
+    assert.equal((await node.app.inject({ url: '/metrics' })).statusCode, 401);
+    const res = await node.request({
+      method: 'GET',
+      url: '/metrics',
+      key: await node.managementKey(['metrics:read']),
+    });
+    assert.equal(res.statusCode, 200);
+    assert.match(
+      res.body,
+      /keywarden_verifications_total\{entry_point="forward-auth",code="VALID"\} 1/,
+    );
+    assert.match(
+      res.body,
+      /keywarden_verifications_total\{entry_point="forward-auth",code="MALFORMED"\} 1/,
+    );
+    assert.match(res.body, /keywarden_usage_events_buffered \d+/);
+    assert.match(res.body, /keywarden_usage_backpressure_waits 0/);
+    assert.ok(!res.body.includes(key));
+  });
+
   test('/openapi.json is generated from the route schemas and marks the secret field', async () => {
     const doc = (await node.app.inject({ url: '/openapi.json' })).json();
     assert.equal(doc.openapi, '3.1.0');
