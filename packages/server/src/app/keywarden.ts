@@ -3,14 +3,14 @@ import { KeyCache, OwnerCache } from '../cache/index.ts';
 import { type Clock, systemClock } from '../clock/index.ts';
 import type { Config } from '../config/index.ts';
 import { type InvalidationChannel, LocalInvalidationChannel } from '../invalidation/index.ts';
-import { KeyService } from '../keys/index.ts';
+import { KeyService, RotationService } from '../keys/index.ts';
 import { MemoryRateLimiter, type RateLimiter } from '../limiter/index.ts';
 import type { Logger } from '../log/index.ts';
 import { Metrics } from '../metrics/index.ts';
 import { OwnerService } from '../owners/index.ts';
 import { ProjectService } from '../projects/index.ts';
 import { KeyHasher, loadSecrets, type ServerSecrets } from '../secrets/index.ts';
-import { openSqliteStore, type Store } from '../store/index.ts';
+import { openPostgresStore, openSqliteStore, type Store } from '../store/index.ts';
 import { UsageRecorder, UsageService } from '../usage/index.ts';
 import {
   CreditsWriteBackLoop,
@@ -40,6 +40,7 @@ export interface Keywarden {
   keys: KeyService;
   projects: ProjectService;
   ownerService: OwnerService;
+  rotation: RotationService;
   usage: UsageRecorder;
   usageReports: UsageService;
   lastUsed: LastUsedRecorder;
@@ -57,12 +58,14 @@ export interface OpenOptions {
   flushIntervalMs?: number;
 }
 
-export async function openStore(config: Config): Promise<Store> {
+export async function openStore(config: Config, logger?: Logger): Promise<Store> {
   if (config.databaseUrl) {
-    if (/^postgres(ql)?:\/\//.test(config.databaseUrl)) {
-      throw new Error(
-        'PostgreSQL support is not available in this build yet (see docs/deployment.md)',
-      );
+    if (/^postgres(ql)?:\/\//i.test(config.databaseUrl)) {
+      // Cluster mode: secrets come from the environment (loadSecrets without a dataDir).
+      return openPostgresStore(config.databaseUrl, {
+        onError: (error) =>
+          logger?.warn({ err: error }, 'an idle PostgreSQL connection failed; it is replaced'),
+      });
     }
     throw new Error('KEYWARDEN_DATABASE_URL must be a postgres:// URL');
   }
@@ -75,7 +78,7 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
     env: options.env ?? process.env,
     dataDir: config.databaseUrl ? undefined : config.dataDir,
   });
-  const store = await openStore(config);
+  const store = await openStore(config, options.logger);
   const hasher = new KeyHasher(secrets);
   const cache = new KeyCache({
     clock,
@@ -150,6 +153,7 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
     keys: new KeyService({ store, hasher, clock, invalidation }),
     projects: new ProjectService({ store, clock, invalidation }),
     ownerService: new OwnerService({ store, clock, invalidation }),
+    rotation: new RotationService({ store, hasher, clock, invalidation }),
     usage,
     usageReports: new UsageService({ usage: store.usage, clock }),
     lastUsed,

@@ -36,6 +36,7 @@ describe('keywarden CLI, end to end against a started server', () => {
   let url = '';
   let adminKey = '';
   let output = '';
+  let errors = '';
 
   before(async () => {
     server = spawn(process.execPath, [BIN, 'start', '--port', '0', '--data', dataDir], {
@@ -45,8 +46,18 @@ describe('keywarden CLI, end to end against a started server', () => {
     server.stdout?.on('data', (chunk) => {
       output += String(chunk);
     });
+    server.stderr?.on('data', (chunk) => {
+      errors += String(chunk);
+    });
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 20_000);
+      const timer = setTimeout(
+        () => reject(new Error(`server did not start:\n${output}${errors}`)),
+        20_000,
+      );
+      server.once('exit', () => {
+        clearTimeout(timer);
+        reject(new Error(`server exited:\n${output}${errors}`));
+      });
       const check = () => {
         const listening = /"url":"(http:\/\/[^"]+)".*"msg":"keywarden listening"/.exec(output);
         if (listening?.[1]) {
@@ -61,8 +72,11 @@ describe('keywarden CLI, end to end against a started server', () => {
   });
 
   after(async () => {
-    server.kill('SIGTERM');
-    await new Promise((resolve) => server.once('exit', resolve));
+    if (server.exitCode === null && server.signalCode === null) {
+      const exited = new Promise((resolve) => server.once('exit', resolve));
+      server.kill('SIGTERM');
+      await exited;
+    }
     rmSync(dataDir, { recursive: true, force: true });
   });
 

@@ -32,6 +32,11 @@ export const ERROR_CATALOGUE = {
   ALREADY_EXISTS: { status: 409, title: 'A resource with this name already exists' },
   KEY_STATE_CONFLICT: { status: 409, title: 'The key is not in a state that allows this' },
   PROJECT_NOT_EMPTY: { status: 409, title: 'The project still has keys' },
+  IDEMPOTENCY_KEY_REUSED: {
+    status: 422,
+    title: 'This Idempotency-Key was used for a different request',
+  },
+  INVALID_SIGNATURE: { status: 401, title: 'The request signature is missing or invalid' },
 
   // Server side.
   SERVICE_UNAVAILABLE: { status: 503, title: 'The service is not ready' },

@@ -54,6 +54,9 @@ describe('management routes: every route × every credential', () => {
         await node.kw.ownerService.set(`walk-${counter}`, { ratelimits: [] }, CLI_ACTOR);
         return { url: `/v1/owners/walk-${counter}` };
       }
+      case 'POST /v1/keys/bulk/revoke':
+      case 'POST /v1/keys/bulk/rotate':
+        return { url, payload: { filter: { ownerId: `nobody-${counter}` } } };
       case 'PATCH /v1/keys/:id':
         return { url: `/v1/keys/${(await fresh()).id}`, payload: { name: 'renamed' } };
       default: {
@@ -84,6 +87,9 @@ describe('management routes: every route × every credential', () => {
       'POST /v1/keys/:id/disable',
       'POST /v1/keys/:id/enable',
       'POST /v1/keys/:id/revoke',
+      'POST /v1/keys/:id/rotate',
+      'POST /v1/keys/bulk/revoke',
+      'POST /v1/keys/bulk/rotate',
       'POST /v1/projects',
       'POST /v1/verify',
       'PUT /v1/owners/:id',

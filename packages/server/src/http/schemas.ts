@@ -22,7 +22,7 @@ export const RateLimitRuleSchema = Type.Object(
     limit: Type.Integer({ minimum: 1, maximum: 1_000_000_000 }),
     windowSeconds: Type.Integer({ minimum: 1, maximum: 31 * 86_400 }),
   },
-  { additionalProperties: false, $id: 'RateLimitRule' },
+  { additionalProperties: false },
 );
 const RateLimits = Type.Array(RateLimitRuleSchema, { maxItems: 10 });
 const NullableRateLimits = Type.Union([RateLimits, Type.Null()], {
@@ -54,6 +54,20 @@ const CreditsOut = Type.Union([
   }),
   Type.Null(),
 ]);
+const RotationPolicySchema = Type.Record(
+  Type.String({ pattern: '^(\\*|[a-z]{2,10})$' }),
+  Type.Object(
+    {
+      maxAgeDays: Type.Integer({ minimum: 1, maximum: 3650 }),
+      enforce: Type.Optional(
+        Type.Boolean({ description: 'Refuse keys past maxAgeDays + graceDays with EXPIRED' }),
+      ),
+      graceDays: Type.Optional(Type.Integer({ minimum: 0, maximum: 365 })),
+    },
+    { additionalProperties: false },
+  ),
+  { description: 'Maximum key age per environment; `*` for environments not named' },
+);
 const RateLimitDefaults = Type.Record(Type.String({ pattern: '^(\\*|[a-z]{2,10})$' }), RateLimits, {
   description: 'Default rate limits per environment; `*` for environments not named',
 });
@@ -70,7 +84,7 @@ export const ProblemSchema = Type.Object(
       Type.Array(Type.Object({ field: Type.String(), message: Type.String() })),
     ),
   },
-  { $id: 'Problem', description: 'RFC 9457 problem details' },
+  { description: 'RFC 9457 problem details' },
 );
 
 export const KeySchema = Type.Object(
@@ -96,8 +110,9 @@ export const KeySchema = Type.Object(
     revokedAt: NullableTimestamp,
     ratelimits: NullableRateLimits,
     credits: CreditsOut,
+    rotatedToId: Type.Union([Type.String(), Type.Null()]),
   },
-  { $id: 'Key' },
+  { description: 'An API key (never its plaintext or hash)' },
 );
 
 export const CreatedKeySchema = Type.Intersect([
@@ -158,6 +173,53 @@ export const ListKeysQuery = Type.Object(
     ownerId: Type.Optional(OwnerId),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
     cursor: Type.Optional(Type.String({ maxLength: 100 })),
+    rotationDue: Type.Optional(
+      Type.String({
+        maxLength: 40,
+        description:
+          'Only keys whose rotation (project policy) is due by this time: ISO 8601, `now`, or a duration like `14d`',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const RotateKeyBody = Type.Union([
+  Type.Object(
+    { gracePeriodSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 * 86_400 })) },
+    { additionalProperties: false },
+  ),
+  Type.Null(),
+]);
+
+const BulkFilterSchema = Type.Object(
+  {
+    project: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    env: Type.Optional(Env),
+    ownerId: Type.Optional(OwnerId),
+    createdBefore: Type.Optional(Timestamp),
+  },
+  {
+    additionalProperties: false,
+    minProperties: 1,
+    description: 'At least one condition: a bulk action never means "every key" by accident',
+  },
+);
+
+export const BulkRevokeBody = Type.Object(
+  {
+    filter: BulkFilterSchema,
+    dryRun: Type.Optional(Type.Boolean()),
+    reason: Type.Optional(Type.String({ maxLength: 500 })),
+  },
+  { additionalProperties: false },
+);
+
+export const BulkRotateBody = Type.Object(
+  {
+    filter: BulkFilterSchema,
+    dryRun: Type.Optional(Type.Boolean()),
+    gracePeriodSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 * 86_400 })),
   },
   { additionalProperties: false },
 );
@@ -177,10 +239,12 @@ export const ProjectSchema = Type.Object(
     environments: Type.Array(Type.String()),
     allowQueryKey: Type.Boolean(),
     ratelimitDefaults: RateLimitDefaults,
+    rotationPolicy: RotationPolicySchema,
+    revokeOnLeak: Type.Boolean(),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   },
-  { $id: 'Project' },
+  { description: 'A project' },
 );
 
 export const CreateProjectBody = Type.Object(
@@ -190,6 +254,8 @@ export const CreateProjectBody = Type.Object(
     environments: Type.Optional(Type.Array(Env, { minItems: 1, maxItems: 20 })),
     allowQueryKey: Type.Optional(Type.Boolean()),
     ratelimitDefaults: Type.Optional(RateLimitDefaults),
+    rotationPolicy: Type.Optional(RotationPolicySchema),
+    revokeOnLeak: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
@@ -200,6 +266,8 @@ export const UpdateProjectBody = Type.Object(
     environments: Type.Optional(Type.Array(Env, { minItems: 1, maxItems: 20 })),
     allowQueryKey: Type.Optional(Type.Boolean()),
     ratelimitDefaults: Type.Optional(RateLimitDefaults),
+    rotationPolicy: Type.Optional(RotationPolicySchema),
+    revokeOnLeak: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -261,7 +329,7 @@ export const OwnerSchema = Type.Object(
     createdAt: Timestamp,
     updatedAt: Timestamp,
   },
-  { $id: 'Owner' },
+  { description: 'An owner with shared limits and credits' },
 );
 
 export const SetOwnerBody = Type.Object(

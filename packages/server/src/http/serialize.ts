@@ -31,6 +31,7 @@ export function keyToJson(key: KeyRecord) {
     revokedAt: isoOrNull(key.revokedAt),
     ratelimits: key.ratelimits,
     credits: creditsToJson(key.credits),
+    rotatedToId: key.rotatedToId,
   };
 }
 

@@ -1,3 +1,13 @@
+export { type InTransaction, type MintedKey, mintKey } from './mint.ts';
+export {
+  type BulkFilter,
+  MAX_BULK_KEYS,
+  MAX_GRACE_SECONDS,
+  type RotatedKey,
+  RotationService,
+  rotationDueAt,
+  rotationRuleFor,
+} from './rotation.ts';
 export {
   type CreatedKey,
   type CreateKeyInput,

@@ -1,4 +1,3 @@
-import { displayKey, generateKey } from '@keywarden/core';
 import { type Actor, auditEntry } from '../audit/index.ts';
 import type { Clock } from '../clock/index.ts';
 import { KeywardenError, notFound } from '../errors/index.ts';
@@ -16,6 +15,7 @@ import type {
   Store,
   StoredCredits,
 } from '../store/index.ts';
+import { type InTransaction, mintKey } from './mint.ts';
 import {
   type CreditsInput,
   validateAllowedIps,
@@ -107,7 +107,12 @@ export class KeyService {
     return project;
   }
 
-  async create(input: CreateKeyInput, actor: Actor, kind: KeyKind = 'api'): Promise<CreatedKey> {
+  async create(
+    input: CreateKeyInput,
+    actor: Actor,
+    kind: KeyKind = 'api',
+    inTransaction?: InTransaction<CreatedKey>,
+  ): Promise<CreatedKey> {
     const now = this.#clock.now();
     const project = await this.resolveProject(input.project, kind);
     const env =
@@ -122,8 +127,7 @@ export class KeyService {
     validateRatelimits('/ratelimits', input.ratelimits);
     validateCredits('/credits', input.credits, now);
 
-    const plaintext = generateKey({ prefix: project.prefix, env });
-    const { hash, pepperVersion } = this.#hasher.hash(plaintext);
+    const { plaintext, hash, pepperVersion, display } = mintKey(this.#hasher, project.prefix, env);
     const record: KeyRecord = {
       id: newId('key', now),
       projectId: project.id,
@@ -132,7 +136,7 @@ export class KeyService {
       env,
       hash,
       pepperVersion,
-      display: displayKey(plaintext),
+      display,
       scopes,
       status: 'active',
       ownerId: input.ownerId ?? null,
@@ -147,6 +151,7 @@ export class KeyService {
       revokedAt: null,
       ratelimits: input.ratelimits ?? null,
       credits: storedCredits(input.credits, now),
+      rotatedToId: null,
     };
     await this.#store.transaction(async (tx) => {
       await tx.keys.insert(record);
@@ -165,6 +170,7 @@ export class KeyService {
           },
         ),
       );
+      await inTransaction?.(tx, { record, plaintext });
     });
     // A node that cached this hash as unknown (someone tried it early) must accept it now.
     await this.#invalidation.publish({ type: 'key-created', hash });

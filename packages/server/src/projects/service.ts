@@ -5,7 +5,7 @@ import { invalidField, KeywardenError, notFound } from '../errors/index.ts';
 import { newId } from '../ids/index.ts';
 import type { InvalidationChannel } from '../invalidation/index.ts';
 import { MANAGEMENT_PROJECT, validateRatelimits } from '../keys/index.ts';
-import type { ProjectRecord, RateLimitDefaults, Store } from '../store/index.ts';
+import type { ProjectRecord, RateLimitDefaults, RotationPolicy, Store } from '../store/index.ts';
 
 export interface CreateProjectInput {
   name: string;
@@ -13,10 +13,20 @@ export interface CreateProjectInput {
   environments?: string[];
   allowQueryKey?: boolean;
   ratelimitDefaults?: RateLimitDefaults;
+  rotationPolicy?: RotationPolicy;
+  revokeOnLeak?: boolean;
 }
 
 export type UpdateProjectInput = Partial<
-  Pick<CreateProjectInput, 'name' | 'environments' | 'allowQueryKey' | 'ratelimitDefaults'>
+  Pick<
+    CreateProjectInput,
+    | 'name'
+    | 'environments'
+    | 'allowQueryKey'
+    | 'ratelimitDefaults'
+    | 'rotationPolicy'
+    | 'revokeOnLeak'
+  >
 >;
 
 export const PROJECT_NAME_PATTERN = '^[a-z0-9][a-z0-9-]{0,62}$';
@@ -73,6 +83,8 @@ export class ProjectService {
       environments,
       allowQueryKey: input.allowQueryKey ?? false,
       ratelimitDefaults: input.ratelimitDefaults ?? {},
+      rotationPolicy: input.rotationPolicy ?? {},
+      revokeOnLeak: input.revokeOnLeak ?? true,
       createdAt: now,
       updatedAt: now,
     };

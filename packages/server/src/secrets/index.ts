@@ -1,3 +1,4 @@
+export { decryptSecret, encryptSecret } from './encryption.ts';
 export { type KeyHash, KeyHasher } from './key-hasher.ts';
 export {
   decodeSecret,

@@ -1,5 +1,6 @@
 import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import { auditEntryHash, GENESIS_HASH } from './audit-chain.ts';
+import { idempotencyRepository, leakRepository } from './idempotency-and-leaks.ts';
 import type { AuditTable, Database, KeysTable, OwnersTable, ProjectsTable } from './schema.ts';
 import type {
   AuditEntry,
@@ -43,6 +44,8 @@ function projectFromRow(row: Selectable<ProjectsTable>): ProjectRecord {
     environments: JSON.parse(row.environments) as string[],
     allowQueryKey: Boolean(row.allow_query_key),
     ratelimitDefaults: JSON.parse(row.ratelimit_defaults) as ProjectRecord['ratelimitDefaults'],
+    rotationPolicy: JSON.parse(row.rotation_policy) as ProjectRecord['rotationPolicy'],
+    revokeOnLeak: Boolean(row.revoke_on_leak),
     createdAt: toNumber(row.created_at),
     updatedAt: toNumber(row.updated_at),
   };
@@ -109,6 +112,7 @@ function keyFromRow(row: Selectable<KeysTable>): KeyRecord {
     revokedAt: toNullableNumber(row.revoked_at),
     ratelimits: ratelimitsFromText(row.ratelimits),
     credits: creditsFromRow(row),
+    rotatedToId: row.rotated_to_id,
   };
 }
 
@@ -150,6 +154,8 @@ function projectRepository(db: Executor): ProjectRepository {
           environments: JSON.stringify(p.environments),
           allow_query_key: p.allowQueryKey ? 1 : 0,
           ratelimit_defaults: JSON.stringify(p.ratelimitDefaults),
+          rotation_policy: JSON.stringify(p.rotationPolicy),
+          revoke_on_leak: p.revokeOnLeak ? 1 : 0,
           created_at: p.createdAt,
           updated_at: p.updatedAt,
         })
@@ -163,6 +169,9 @@ function projectRepository(db: Executor): ProjectRepository {
       if (patch.allowQueryKey !== undefined) values.allow_query_key = patch.allowQueryKey ? 1 : 0;
       if (patch.ratelimitDefaults !== undefined)
         values.ratelimit_defaults = JSON.stringify(patch.ratelimitDefaults);
+      if (patch.rotationPolicy !== undefined)
+        values.rotation_policy = JSON.stringify(patch.rotationPolicy);
+      if (patch.revokeOnLeak !== undefined) values.revoke_on_leak = patch.revokeOnLeak ? 1 : 0;
       if (patch.updatedAt !== undefined) values.updated_at = patch.updatedAt;
       if (Object.keys(values).length > 0) {
         await db.updateTable('projects').set(values).where('id', '=', id).execute();
@@ -206,7 +215,7 @@ async function writeBackCredits(
   }
 }
 
-function ownerRepository(db: Executor): OwnerRepository {
+function ownerRepository(db: Executor, lockReads: boolean): OwnerRepository {
   return {
     async upsert(owner) {
       const values = {
@@ -224,7 +233,12 @@ function ownerRepository(db: Executor): OwnerRepository {
         .execute();
     },
     async findById(id) {
-      const row = await db.selectFrom('owners').selectAll().where('id', '=', id).executeTakeFirst();
+      const row = await db
+        .selectFrom('owners')
+        .selectAll()
+        .where('id', '=', id)
+        .$if(lockReads, (qb) => qb.forUpdate())
+        .executeTakeFirst();
       return row ? ownerFromRow(row) : null;
     },
     async list(limit, afterId) {
@@ -240,12 +254,13 @@ function ownerRepository(db: Executor): OwnerRepository {
   };
 }
 
-function keyRepository(db: Executor): KeyRepository {
-  const findBy = async (column: 'id' | 'hash', value: string) => {
+function keyRepository(db: Executor, lockReads: boolean): KeyRepository {
+  const findBy = async (column: 'id' | 'hash', value: string, forUpdate = false) => {
     const row = await db
       .selectFrom('keys')
       .selectAll()
       .where(column, '=', value)
+      .$if(forUpdate, (qb) => qb.forUpdate())
       .executeTakeFirst();
     return row ? keyFromRow(row) : null;
   };
@@ -276,6 +291,7 @@ function keyRepository(db: Executor): KeyRepository {
           revoked_at: k.revokedAt,
           ratelimits: ratelimitsToText(k.ratelimits),
           ...creditsToColumns(k.credits),
+          rotated_to_id: k.rotatedToId,
         })
         .execute();
     },
@@ -291,6 +307,7 @@ function keyRepository(db: Executor): KeyRepository {
       if (patch.revokedAt !== undefined) values.revoked_at = patch.revokedAt;
       if (patch.ratelimits !== undefined) values.ratelimits = ratelimitsToText(patch.ratelimits);
       if (patch.credits !== undefined) Object.assign(values, creditsToColumns(patch.credits));
+      if (patch.rotatedToId !== undefined) values.rotated_to_id = patch.rotatedToId;
       if (patch.updatedAt !== undefined) values.updated_at = patch.updatedAt;
       if (Object.keys(values).length > 0) {
         await db.updateTable('keys').set(values).where('id', '=', id).execute();
@@ -301,7 +318,7 @@ function keyRepository(db: Executor): KeyRepository {
       const result = await db.deleteFrom('keys').where('id', '=', id).executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
     },
-    findById: (id) => findBy('id', id),
+    findById: (id) => findBy('id', id, lockReads),
     findByHash: (hash) => findBy('hash', hash),
     async list(filter) {
       let query = db.selectFrom('keys').selectAll();
@@ -392,11 +409,23 @@ function auditRepository(db: Executor, hooks: DialectHooks): AuditRepository {
   };
 }
 
+/**
+ * Inside a transaction on PostgreSQL, reading a key or an owner by id locks its row
+ * (`select … for update`) until the transaction ends. SQLite runs one transaction at a time,
+ * so a read-check-write there (revoke, enable/disable, rotate, owner.set) never interleaves
+ * with another; under PostgreSQL's read committed two nodes could both read "active" and
+ * both write: a concurrent enable undoing a revocation, or one key rotated twice.
+ */
+const locksReads = (db: Executor, hooks: DialectHooks) =>
+  db.isTransaction && hooks.backend === 'postgres';
+
 function repositories(db: Executor, hooks: DialectHooks): Repositories {
   return {
     projects: projectRepository(db),
-    keys: keyRepository(db),
-    owners: ownerRepository(db),
+    keys: keyRepository(db, locksReads(db, hooks)),
+    owners: ownerRepository(db, locksReads(db, hooks)),
+    idempotency: idempotencyRepository(db),
+    leaks: leakRepository(db),
     audit: auditRepository(db, hooks),
     usage: usageRepository(db),
   };

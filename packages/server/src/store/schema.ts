@@ -8,6 +8,8 @@ export interface ProjectsTable {
   environments: string;
   allow_query_key: number;
   ratelimit_defaults: string;
+  rotation_policy: string;
+  revoke_on_leak: number;
   created_at: number;
   updated_at: number;
 }
@@ -37,6 +39,28 @@ export interface KeysTable {
   credits_remaining: number | null;
   credits_refill: string | null;
   credits_refilled_at: number | null;
+  rotated_to_id: string | null;
+}
+
+export interface IdempotencyTable {
+  scope: string;
+  idempotency_key: string;
+  request_hash: string;
+  status: number;
+  response: string;
+  created_at: number;
+}
+
+export interface LeaksTable {
+  id: string;
+  reporter: string;
+  token_hash: string;
+  token_type: string;
+  url: string;
+  source: string;
+  key_id: string | null;
+  action: string;
+  reported_at: number;
 }
 
 export interface OwnersTable {
@@ -107,6 +131,8 @@ export interface Database {
   projects: ProjectsTable;
   keys: KeysTable;
   owners: OwnersTable;
+  idempotency: IdempotencyTable;
+  leaks: LeaksTable;
   audit: AuditTable;
   usage_events: UsageEventsTable;
   usage_rollups: UsageRollupsTable;

@@ -26,6 +26,8 @@ export function defineStoreSuite(backend: string, openStore: () => Promise<Store
         environments: ['dev', 'prod'],
         allowQueryKey: false,
         ratelimitDefaults: {},
+        rotationPolicy: {},
+        revokeOnLeak: true,
         createdAt: now,
         updatedAt: now,
       };
@@ -60,6 +62,7 @@ export function defineStoreSuite(backend: string, openStore: () => Promise<Store
         revokedAt: null,
         ratelimits: null,
         credits: null,
+        rotatedToId: null,
         ...overrides,
       };
     };
@@ -171,6 +174,51 @@ export function defineStoreSuite(backend: string, openStore: () => Promise<Store
       const updated = await store.projects.update(project.id, { ratelimitDefaults: defaults });
       assert.deepEqual(updated?.ratelimitDefaults, defaults);
       project = updated!;
+    });
+
+    test('idempotency: find what was inserted, one record per scope and key, purge by age', async () => {
+      const record = {
+        scope: 's1',
+        idempotencyKey: 'k1',
+        requestHash: 'h',
+        status: 201,
+        response: 'sealed',
+        createdAt: 1000,
+      };
+      await store.idempotency.insert(record);
+      assert.deepEqual(await store.idempotency.find('s1', 'k1'), record);
+      assert.equal(await store.idempotency.find('s2', 'k1'), null);
+      await assert.rejects(store.idempotency.insert({ ...record, response: 'other' }));
+      await store.idempotency.insert({ ...record, idempotencyKey: 'k2', createdAt: 5000 });
+      assert.equal(await store.idempotency.deleteBefore(2000), 1);
+      assert.equal(await store.idempotency.find('s1', 'k1'), null);
+      assert.ok(await store.idempotency.find('s1', 'k2'));
+    });
+
+    test('leaks: a replayed report is recognised, and leaks are listed per key', async () => {
+      const keyId = newId('key');
+      const leak = {
+        id: newId('key'),
+        reporter: 'github' as const,
+        tokenHash: 'ab'.repeat(32),
+        tokenType: 'keywarden_api_key',
+        url: 'https://github.com/o/r/blob/x/a.env',
+        source: 'content',
+        keyId,
+        action: 'revoked' as const,
+        reportedAt: 42,
+      };
+      assert.equal(await store.leaks.insertIfNew(leak), true);
+      assert.equal(await store.leaks.insertIfNew({ ...leak, id: newId('key') }), false);
+      assert.equal(
+        await store.leaks.insertIfNew({ ...leak, id: newId('key'), url: `${leak.url}#2` }),
+        true,
+      );
+      assert.equal((await store.leaks.listForKey(keyId)).length, 2);
+      assert.deepEqual(
+        (await store.leaks.listForKey(keyId)).find((l) => l.id === leak.id),
+        leak,
+      );
     });
 
     test('keys: the hash is unique', async () => {

@@ -19,6 +19,16 @@ export interface StoredCredits {
 /** Default rate limits per environment; `*` applies to environments not named. */
 export type RateLimitDefaults = Record<string, RateLimitRule[]>;
 
+/** Rotation policy per environment (`*` for environments not named). */
+export interface RotationRule {
+  /** Keys older than this are due for rotation. */
+  maxAgeDays: number;
+  /** Also refuse keys older than maxAgeDays (+ graceDays) with EXPIRED. */
+  enforce?: boolean;
+  graceDays?: number;
+}
+export type RotationPolicy = Record<string, RotationRule>;
+
 export type KeyStatus = 'active' | 'disabled' | 'revoked';
 /** `api` keys are what users hand out; `management` keys call keywarden's own API. */
 export type KeyKind = 'api' | 'management';
@@ -32,6 +42,9 @@ export interface ProjectRecord {
   /** Whether keys may come in an `api_key` query parameter (URLs end up in logs). */
   allowQueryKey: boolean;
   ratelimitDefaults: RateLimitDefaults;
+  rotationPolicy: RotationPolicy;
+  /** Revoke a key at once when a trusted reporter (GitHub secret scanning) finds it leaked. */
+  revokeOnLeak: boolean;
   createdAt: number;
   updatedAt: number;
 }
@@ -62,6 +75,8 @@ export interface KeyRecord {
   /** null: inherit the project's defaults for the key's environment; []: no limits. */
   ratelimits: RateLimitRule[] | null;
   credits: StoredCredits | null;
+  /** The key that replaced this one by rotation. */
+  rotatedToId: string | null;
 }
 
 /** An owner (user, team, service) whose limits and credits all of its keys share. */
@@ -86,6 +101,7 @@ export type KeyPatch = Partial<
     | 'revokedAt'
     | 'ratelimits'
     | 'credits'
+    | 'rotatedToId'
     | 'updatedAt'
   >
 >;
@@ -151,7 +167,13 @@ export interface ProjectRepository {
     patch: Partial<
       Pick<
         ProjectRecord,
-        'name' | 'environments' | 'allowQueryKey' | 'ratelimitDefaults' | 'updatedAt'
+        | 'name'
+        | 'environments'
+        | 'allowQueryKey'
+        | 'ratelimitDefaults'
+        | 'rotationPolicy'
+        | 'revokeOnLeak'
+        | 'updatedAt'
       >
     >,
   ): Promise<ProjectRecord | null>;
@@ -179,6 +201,44 @@ export interface OwnerRepository {
   writeBackCredits(changes: readonly CreditsWriteBack[]): Promise<void>;
 }
 
+export interface IdempotencyRecord {
+  /** Who and what the key is scoped to, e.g. `<actor id> POST /v1/keys/<id>/rotate`. */
+  scope: string;
+  idempotencyKey: string;
+  /** sha256 of the request body: the same key with another body is an error. */
+  requestHash: string;
+  status: number;
+  /** The response body, encrypted under the master key (it may hold a new key). */
+  response: string;
+  createdAt: number;
+}
+
+export interface IdempotencyRepository {
+  find(scope: string, idempotencyKey: string): Promise<IdempotencyRecord | null>;
+  insert(record: IdempotencyRecord): Promise<void>;
+  deleteBefore(ms: number): Promise<number>;
+}
+
+export interface LeakRecord {
+  id: string;
+  reporter: 'github' | 'scan' | 'manual';
+  /** sha256 hex of the leaked token: the token itself is never stored. */
+  tokenHash: string;
+  tokenType: string;
+  url: string;
+  source: string;
+  keyId: string | null;
+  action: 'revoked' | 'reported' | 'none';
+  reportedAt: number;
+}
+
+export interface LeakRepository {
+  /** false when the same reporter already reported the same token at the same URL (a replay). */
+  insertIfNew(leak: LeakRecord): Promise<boolean>;
+  listForKey(keyId: string): Promise<LeakRecord[]>;
+  list(limit: number): Promise<LeakRecord[]>;
+}
+
 export interface KeyRepository {
   insert(key: KeyRecord): Promise<void>;
   update(id: string, patch: KeyPatch): Promise<KeyRecord | null>;
@@ -203,6 +263,8 @@ export interface Repositories {
   projects: ProjectRepository;
   keys: KeyRepository;
   owners: OwnerRepository;
+  idempotency: IdempotencyRepository;
+  leaks: LeakRepository;
   audit: AuditRepository;
   usage: UsageRepository;
 }

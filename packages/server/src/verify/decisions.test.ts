@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { compileIpMatcher } from '../netaddr/index.ts';
-import { decideClientIp, decideEnvironment, decideKeyState, decideScopes } from './decisions.ts';
+import {
+  decideClientIp,
+  decideEnvironment,
+  decideKeyAge,
+  decideKeyState,
+  decideScopes,
+} from './decisions.ts';
 
 const NOW = 1_800_000_000_000;
 
@@ -12,6 +18,24 @@ test('key state: revoked beats expired beats disabled, and expiry is inclusive o
   assert.equal(decideKeyState({ status: 'disabled', expiresAt: null }, NOW), 'DISABLED');
   assert.equal(decideKeyState({ status: 'disabled', expiresAt: NOW - 1 }, NOW), 'EXPIRED');
   assert.equal(decideKeyState({ status: 'revoked', expiresAt: NOW - 1 }, NOW), 'REVOKED');
+});
+
+test('key age: enforced rotation policy expires keys past maxAgeDays + graceDays', () => {
+  const day = 86_400_000;
+  const key = { createdAt: NOW - 90 * day, env: 'prod' };
+  assert.equal(decideKeyAge(key, {}, NOW), null);
+  assert.equal(
+    decideKeyAge(key, { prod: { maxAgeDays: 90 } }, NOW),
+    null,
+    'not enforced: only listed as due',
+  );
+  assert.equal(decideKeyAge(key, { prod: { maxAgeDays: 90, enforce: true } }, NOW), 'EXPIRED');
+  assert.equal(
+    decideKeyAge(key, { prod: { maxAgeDays: 90, enforce: true, graceDays: 1 } }, NOW),
+    null,
+  );
+  assert.equal(decideKeyAge(key, { '*': { maxAgeDays: 30, enforce: true } }, NOW), 'EXPIRED');
+  assert.equal(decideKeyAge(key, { dev: { maxAgeDays: 1, enforce: true } }, NOW), null);
 });
 
 test('environment: only checked when one is required', () => {

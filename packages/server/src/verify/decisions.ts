@@ -1,6 +1,6 @@
 import { missingScopes } from '@keywarden/core';
 import type { IpMatcher } from '../netaddr/index.ts';
-import type { KeyRecord } from '../store/index.ts';
+import type { KeyRecord, RotationPolicy } from '../store/index.ts';
 import type { RejectionCode } from './codes.ts';
 
 /**
@@ -15,6 +15,24 @@ export function decideKeyState(
   if (key.expiresAt !== null && key.expiresAt <= nowMs) return 'EXPIRED';
   if (key.status === 'disabled') return 'DISABLED';
   return null;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * A project's rotation policy can be enforced: a key older than maxAgeDays (+ graceDays)
+ * answers EXPIRED, so a forgotten key cannot outlive the policy.
+ */
+export function decideKeyAge(
+  key: Pick<KeyRecord, 'createdAt' | 'env'>,
+  policy: RotationPolicy,
+  nowMs: number,
+): RejectionCode | null {
+  const rule = policy[key.env] ?? policy['*'];
+  if (!rule?.enforce) return null;
+  return key.createdAt + (rule.maxAgeDays + (rule.graceDays ?? 0)) * DAY_MS <= nowMs
+    ? 'EXPIRED'
+    : null;
 }
 
 export function decideEnvironment(

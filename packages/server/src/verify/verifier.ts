@@ -7,7 +7,13 @@ import { KeyHasher } from '../secrets/index.ts';
 import type { KeyKind, KeyRecord, OwnerRecord, ProjectRecord, Store } from '../store/index.ts';
 import type { UsageEntryPoint, UsageRecorder } from '../usage/index.ts';
 import { httpStatusFor, type RejectionCode, type VerifyCode } from './codes.ts';
-import { decideClientIp, decideEnvironment, decideKeyState, decideScopes } from './decisions.ts';
+import {
+  decideClientIp,
+  decideEnvironment,
+  decideKeyAge,
+  decideKeyState,
+  decideScopes,
+} from './decisions.ts';
 import type { LastUsedRecorder } from './last-used.ts';
 import { limitRequestFor } from './limits.ts';
 
@@ -121,6 +127,7 @@ export class Verifier {
     const { key } = found;
     const state =
       decideKeyState(key, now) ??
+      decideKeyAge(key, found.project.rotationPolicy, now) ??
       decideEnvironment(key.env, request.env) ??
       decideClientIp(found.ipMatcher, request.clientIp);
     if (state) return result(state, found);
