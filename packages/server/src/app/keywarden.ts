@@ -4,6 +4,7 @@ import { type Clock, systemClock } from '../clock/index.ts';
 import type { Config } from '../config/index.ts';
 import { type InvalidationChannel, LocalInvalidationChannel } from '../invalidation/index.ts';
 import { KeyService, RotationService } from '../keys/index.ts';
+import { GithubKeyring, LeakService } from '../leaks/index.ts';
 import { MemoryRateLimiter, type RateLimiter } from '../limiter/index.ts';
 import type { Logger } from '../log/index.ts';
 import { Metrics } from '../metrics/index.ts';
@@ -41,6 +42,8 @@ export interface Keywarden {
   projects: ProjectService;
   ownerService: OwnerService;
   rotation: RotationService;
+  leaks: LeakService;
+  githubKeyring: GithubKeyring;
   usage: UsageRecorder;
   usageReports: UsageService;
   lastUsed: LastUsedRecorder;
@@ -154,6 +157,31 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
     projects: new ProjectService({ store, clock, invalidation }),
     ownerService: new OwnerService({ store, clock, invalidation }),
     rotation: new RotationService({ store, hasher, clock, invalidation }),
+    leaks: new LeakService({
+      store,
+      hasher,
+      clock,
+      invalidation,
+      onLeak: (leak, key) => {
+        metrics.leaks.inc({ reporter: leak.reporter, action: leak.action });
+        options.logger?.warn(
+          {
+            alert: 'key_leaked',
+            keyId: key.id,
+            key: key.display,
+            url: leak.url,
+            reporter: leak.reporter,
+            action: leak.action,
+          },
+          `leaked key ${key.display} ${leak.action === 'revoked' ? 'revoked' : 'reported (project policy: do not revoke)'}`,
+        );
+      },
+    }),
+    githubKeyring: new GithubKeyring({
+      clock,
+      file: config.githubKeys.file,
+      url: config.githubKeys.url,
+    }),
     usage,
     usageReports: new UsageService({ usage: store.usage, clock }),
     lastUsed,

@@ -16,6 +16,8 @@ export interface Config {
   bodyLimitBytes: number;
   /** Serve /metrics without a management key (for scrapers on a private network). */
   metricsPublic: boolean;
+  /** GitHub secret-scanning public keys: a file (GitHub's format), and/or the URL to fetch them from (null: never). */
+  githubKeys: { file: string | undefined; url: string | null };
   logLevel: string;
   /** Upper bound on how long a node serves a cached key without re-reading it. */
   cacheMaxAgeMs: number;
@@ -55,6 +57,14 @@ export function loadConfig(
     trustedProxies: list(env.KEYWARDEN_TRUSTED_PROXIES),
     bodyLimitBytes: integer('KEYWARDEN_BODY_LIMIT', env.KEYWARDEN_BODY_LIMIT, 64 * 1024, 1024),
     metricsPublic: env.KEYWARDEN_METRICS_PUBLIC === 'true',
+    githubKeys: {
+      file: env.KEYWARDEN_GITHUB_KEYS_FILE || undefined,
+      url:
+        env.KEYWARDEN_GITHUB_KEYS_URL === 'off'
+          ? null
+          : env.KEYWARDEN_GITHUB_KEYS_URL ||
+            'https://api.github.com/meta/public_keys/secret_scanning',
+    },
     logLevel: overrides.logLevel ?? env.KEYWARDEN_LOG_LEVEL ?? 'info',
     cacheMaxAgeMs: integer('KEYWARDEN_CACHE_MAX_AGE_MS', env.KEYWARDEN_CACHE_MAX_AGE_MS, 30_000),
     negativeCacheTtlMs: integer(

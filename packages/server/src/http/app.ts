@@ -11,6 +11,7 @@ import { auditRoutes } from './routes/audit.ts';
 import { forwardAuthRoutes } from './routes/forward-auth.ts';
 import { healthRoutes } from './routes/health.ts';
 import { keyRoutes } from './routes/keys.ts';
+import { leakRoutes } from './routes/leaks.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { ownerRoutes } from './routes/owners.ts';
 import { projectRoutes } from './routes/projects.ts';
@@ -115,6 +116,7 @@ export async function buildHttpApp(kw: Keywarden, logger: Logger): Promise<Fasti
   await app.register(projectRoutes(kw));
   await app.register(auditRoutes(kw));
   await app.register(ownerRoutes(kw));
+  await app.register(leakRoutes(kw));
   await app.register(usageRoutes(kw.usageReports));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

@@ -13,4 +13,12 @@ export { type DecideInput, type DecideOutcome, decideLimits, limitStateKey } fro
 export { type GcraResult, gcra, invalidRuleReason, type Tat } from './gcra.ts';
 export { rateLimitHeaders } from './headers.ts';
 export { MemoryRateLimiter, type MemoryRateLimiterOptions } from './memory.ts';
+export {
+  RedisLimiterError,
+  RedisLimiterKeys,
+  type RedisLimitRequest,
+  RedisRateLimiter,
+  type RedisRateLimiterOptions,
+  redisTagOf,
+} from './redis.ts';
 export type * from './types.ts';

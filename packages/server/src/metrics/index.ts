@@ -21,6 +21,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly leaks = new Counter({
+    name: 'keywarden_leaks_reported_total',
+    help: 'Leaked keywarden keys reported (GitHub secret scanning, scanner), by what was done',
+    labelNames: ['reporter', 'action'] as const,
+    registers: [this.registry],
+  });
+
   constructor(
     sources: {
       usage?: () => {
