@@ -7,6 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { checkKeyFormat } from '@keywarden/core';
+import { openKeywarden } from '../app/index.ts';
+import { loadConfig } from '../config/index.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/keywarden.js', import.meta.url));
 const run = promisify(execFile);
@@ -135,6 +137,62 @@ describe('keywarden CLI, end to end against a started server', () => {
     assert.equal(auth.status, 401);
   });
 
+  test('keys rotate prints the new key; bulk-revoke --dry-run lists; owners set; usage shows the calls', async () => {
+    const created = JSON.parse(
+      (await cli(['keys', 'create', '--name', 'to-rotate', '--owner', 'cli-team', '--json'], env()))
+        .stdout,
+    );
+    const rotated = await cli(
+      ['keys', 'rotate', created.id, '--grace', '60', '--idempotency-key', 'r1'],
+      env(),
+    );
+    assert.equal(rotated.code, 0, rotated.stderr);
+    const newKey = rotated.stdout.trim();
+    assert.equal(checkKeyFormat(newKey).ok, true);
+    const again = await cli(
+      ['keys', 'rotate', created.id, '--grace', '60', '--idempotency-key', 'r1'],
+      env(),
+    );
+    assert.equal(again.stdout.trim(), newKey, 'a retried rotation prints the same key');
+    assert.equal((await fetch(`${url}/v1/auth`, { headers: { 'x-api-key': newKey } })).status, 200);
+
+    const dry = JSON.parse(
+      (await cli(['keys', 'bulk-revoke', '--owner', 'cli-team', '--dry-run', '--json'], env()))
+        .stdout,
+    );
+    assert.equal(dry.count, 2);
+    const refused = await cli(['keys', 'bulk-revoke', '--owner', 'cli-team'], env());
+    assert.equal(refused.code, 2, 'no terminal and no --yes: refuse');
+    assert.equal((await fetch(`${url}/v1/auth`, { headers: { 'x-api-key': newKey } })).status, 200);
+
+    const owner = JSON.parse(
+      (
+        await cli(
+          [
+            'owners',
+            'set',
+            'cli-team',
+            '--limit',
+            'requests=100/60',
+            '--credits',
+            '50',
+            '--refill',
+            '50/86400/reset',
+            '--json',
+          ],
+          env(),
+        )
+      ).stdout,
+    );
+    assert.deepEqual(owner.ratelimits, [{ name: 'requests', limit: 100, windowSeconds: 60 }]);
+    assert.equal(owner.credits.remaining, 50);
+
+    const usage = await cli(['usage', '--granularity', 'hour', '--json'], env());
+    assert.equal(usage.code, 0, usage.stderr);
+    const report = JSON.parse(usage.stdout);
+    assert.ok(report.data.reduce((n: number, b: { count: number }) => n + b.count, 0) >= 2);
+  });
+
   test('projects create and list', async () => {
     const created = await cli(
       [
@@ -221,5 +279,25 @@ describe('keywarden CLI, end to end against a started server', () => {
     const result = JSON.parse(verify.stdout);
     assert.equal(result.ok, true);
     assert.ok(result.entries >= 5);
+  });
+
+  test('SIGTERM: the server flushes every usage event before it exits (none lost)', async () => {
+    const created = JSON.parse(
+      (await cli(['keys', 'create', '--name', 'sigterm', '--json'], env())).stdout,
+    );
+    await Promise.all(
+      Array.from({ length: 50 }, () =>
+        fetch(`${url}/v1/auth`, { headers: { 'x-api-key': created.key } }),
+      ),
+    );
+    const exited = new Promise((resolve) => server.once('exit', resolve));
+    server.kill('SIGTERM');
+    await exited;
+    const kw = await openKeywarden(loadConfig({}, { dataDir }));
+    try {
+      assert.equal(await kw.store.usage.countEvents({ keyId: created.id }), 50);
+    } finally {
+      await kw.close();
+    }
   });
 });

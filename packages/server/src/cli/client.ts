@@ -38,11 +38,26 @@ export function serverUrl(options: ClientOptions): string {
   return (options.url ?? process.env.KEYWARDEN_URL ?? 'http://127.0.0.1:8787').replace(/\/+$/, '');
 }
 
+/** Asks on the terminal; without one (CI, pipes) there is no answer: pass --yes. */
+export async function confirm(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY) {
+    throw new CliError(`${question} — no terminal to confirm on: pass --yes`, 2);
+  }
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
 export async function callApi<T>(
   options: ClientOptions,
   method: string,
   path: string,
   body?: unknown,
+  extraHeaders: Record<string, string> = {},
 ): Promise<T> {
   const key = managementKey(options);
   let response: Response;
@@ -51,6 +66,7 @@ export async function callApi<T>(
       method,
       headers: {
         authorization: `Bearer ${key}`,
+        ...extraHeaders,
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       },
       body: body === undefined ? undefined : JSON.stringify(body),

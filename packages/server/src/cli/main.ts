@@ -4,6 +4,7 @@ import { CliError, describeError } from './client.ts';
 import { registerAdminKey } from './commands/admin-key.ts';
 import { registerAudit } from './commands/audit.ts';
 import { registerKeys } from './commands/keys.ts';
+import { registerOwners } from './commands/owners.ts';
 import { registerProjects } from './commands/projects.ts';
 import { registerStart } from './commands/start.ts';
 import { registerUsage } from './commands/usage.ts';
@@ -16,6 +17,7 @@ export function buildCli(): Command {
   registerStart(program);
   registerAdminKey(program);
   registerKeys(program);
+  registerOwners(program);
   registerProjects(program);
   registerAudit(program);
   registerUsage(program);

@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { type ClientOptions, callApi } from '../client.ts';
+import { CliError, type ClientOptions, callApi, confirm } from '../client.ts';
 import { output, printJson, printNewKey, printRecord, printTable } from '../output.ts';
 
 type Common = ClientOptions & { json?: boolean };
@@ -175,6 +175,97 @@ export function registerKeys(program: Command): void {
         output(key, o, () => process.stdout.write(`${key.id} is now ${String(key.status)}\n`));
       },
     );
+  }
+
+  withClientOptions(
+    keys
+      .command('rotate <id>')
+      .description('rotate a key: prints the new key once; the old one works for --grace seconds'),
+  )
+    .option('--grace <seconds>', 'how long the old key keeps working (0 = it stops now)', '0')
+    .option(
+      '--idempotency-key <token>',
+      'make a retry return the same new key instead of minting another',
+    )
+    .action(async (id: string, o: Common & { grace: string; idempotencyKey?: string }) => {
+      const rotated = await callApi<KeyJson>(
+        o,
+        'POST',
+        `/v1/keys/${encodeURIComponent(id)}/rotate`,
+        { gracePeriodSeconds: Number(o.grace) },
+        o.idempotencyKey ? { 'idempotency-key': o.idempotencyKey } : {},
+      );
+      if (o.json) printJson(rotated);
+      else
+        printNewKey(
+          rotated.key!,
+          `Key ${rotated.id} replaces ${id} (old key works for ${o.grace} s)`,
+        );
+    });
+
+  for (const action of ['revoke', 'rotate'] as const) {
+    withClientOptions(
+      keys
+        .command(`bulk-${action}`)
+        .description(`emergency: ${action} every key matching the filter (at least one condition)`),
+    )
+      .option('--project <project>', 'project id or name')
+      .option('--env <env>', 'environment')
+      .option('--owner <id>', 'owner id')
+      .option('--created-before <iso>', 'only keys created before this time')
+      .option('--grace <seconds>', 'bulk-rotate: how long the old keys keep working', '0')
+      .option('--reason <text>', 'bulk-revoke: why (audited)')
+      .option('--dry-run', 'only list what would be changed')
+      .option('--yes', 'do not ask for confirmation')
+      .action(
+        async (
+          o: Common & {
+            project?: string;
+            env?: string;
+            owner?: string;
+            createdBefore?: string;
+            grace: string;
+            reason?: string;
+            dryRun?: boolean;
+            yes?: boolean;
+          },
+        ) => {
+          const filter = {
+            project: o.project,
+            env: o.env,
+            ownerId: o.owner,
+            createdBefore: o.createdBefore,
+          };
+          const path = `/v1/keys/bulk/${action}`;
+          const extra =
+            action === 'rotate' ? { gracePeriodSeconds: Number(o.grace) } : { reason: o.reason };
+          const preview = await callApi<{ count: number; keys: KeyJson[] }>(o, 'POST', path, {
+            filter,
+            dryRun: true,
+            ...extra,
+          });
+          if (o.dryRun) {
+            output(preview, o, () => {
+              printTable(preview.keys, LIST_COLUMNS);
+              process.stdout.write(`${preview.count} keys would be ${action}d\n`);
+            });
+            return;
+          }
+          if (!o.yes && !(await confirm(`${action} ${preview.count} keys?`)))
+            throw new CliError('aborted', 1);
+          const done = await callApi<{ count: number; keys: KeyJson[]; created?: KeyJson[] }>(
+            o,
+            'POST',
+            path,
+            { filter, ...extra },
+          );
+          output(done, o, () => {
+            process.stdout.write(`${done.count} keys ${action}d\n`);
+            for (const created of done.created ?? [])
+              process.stdout.write(`${created.rotatedFromId} → ${created.id}  ${created.key}\n`);
+          });
+        },
+      );
   }
 
   withClientOptions(keys.command('delete <id>').description('delete a key record for good')).action(
