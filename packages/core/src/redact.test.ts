@@ -26,7 +26,13 @@ const FIXTURES = {
   aws: `${'AKIA'}IOSFODNN7EXAMPLE`,
   slack: `${'xox'}b-123456789012-1234567890123-${filler(24)}`,
   google: `${'AI'}za${filler(35, `${BASE62_ALPHABET}_-`)}`,
+  anthropic: `${'sk'}-ant-api03-${filler(93, `${BASE62_ALPHABET}_-`)}AA`,
+  npm: `${'npm'}_${filler(36)}`,
+  gitlab: `${'gl'}pat-${filler(20, `${BASE62_ALPHABET}_-`)}`,
+  sendgrid: `${'SG'}.${filler(22, `${BASE62_ALPHABET}_-`)}.${filler(43, `${BASE62_ALPHABET}_-`)}`,
 };
+// 40 characters of base64 that end in `/` and `+` on purpose: a `\b` at the end would miss them.
+const AWS_SECRET = `${filler(38, `${BASE62_ALPHABET}/+`)}/+`;
 const PEM_BODY = `MIIEpAIBAAKCAQEA${filler(64, `${BASE62_ALPHABET}+/`)}\n${filler(40, `${BASE62_ALPHABET}+/`)}==`;
 const pem = (label: string) => `-----BEGIN ${label}-----\n${PEM_BODY}\n-----END ${label}-----`;
 
@@ -178,6 +184,11 @@ describe('redactSecrets: third-party formats', () => {
     [FIXTURES.aws, '[REDACTED:aws]'],
     [FIXTURES.slack, '[REDACTED:slack]'],
     [FIXTURES.google, '[REDACTED:google]'],
+    [FIXTURES.anthropic, '[REDACTED:anthropic]'],
+    [FIXTURES.npm, '[REDACTED:npm]'],
+    [FIXTURES.gitlab, '[REDACTED:gitlab]'],
+    [`${FIXTURES.gitlab}.01.${filler(9)}`, '[REDACTED:gitlab]'],
+    [FIXTURES.sendgrid, '[REDACTED:sendgrid]'],
     [pem('RSA PRIVATE KEY'), '[REDACTED:private-key]'],
     [pem('PRIVATE KEY'), '[REDACTED:private-key]'],
     [pem('OPENSSH PRIVATE KEY'), '[REDACTED:private-key]'],
@@ -190,6 +201,31 @@ describe('redactSecrets: third-party formats', () => {
       assert.equal(redactSecrets(`before ${secret} after`), `before ${label} after`, label);
       assert.equal(redactSecrets(`env=${secret}\n`).includes(secret), false, label);
     }
+  });
+
+  it('redacts an AWS secret access key by the name it is assigned to, keeping the name', () => {
+    const label = '[REDACTED:aws-secret-access-key]';
+    const contexts: [string, string][] = [
+      [`aws_secret_access_key = ${AWS_SECRET}`, `aws_secret_access_key = ${label}`],
+      [`AWS_SECRET_ACCESS_KEY=${AWS_SECRET}\n`, `AWS_SECRET_ACCESS_KEY=${label}\n`],
+      [`{"SecretAccessKey": "${AWS_SECRET}"}`, `{"SecretAccessKey": "${label}"}`],
+      [`  aws_secret_access_key: '${AWS_SECRET}'`, `  aws_secret_access_key: '${label}'`],
+      [`secretAccessKey: "${AWS_SECRET}",`, `secretAccessKey: "${label}",`],
+      [`AWS_SECRET_KEY := "${AWS_SECRET}"`, `AWS_SECRET_KEY := "${label}"`],
+    ];
+    for (const [text, expected] of contexts) assert.equal(redactSecrets(text), expected, text);
+    // Not 40 characters, or no such name before it: left alone.
+    for (const text of [
+      `aws_secret_access_key = ${AWS_SECRET}AB`,
+      `aws_secret_access_key = ${AWS_SECRET.slice(1)}`,
+      `checksum = ${AWS_SECRET}`,
+    ]) {
+      assert.equal(redactSecrets(text), text, text);
+    }
+  });
+
+  it('labels an Anthropic key as such, not as OpenAI', () => {
+    assert.equal(redactSecrets(`k=${FIXTURES.anthropic}`), 'k=[REDACTED:anthropic]');
   });
 
   it('redacts an unterminated private key block to the end of the text', () => {
@@ -262,6 +298,9 @@ describe('redactSecrets: everything else', () => {
       '-----BEGIN PRIVATE KEY-----'.repeat(mb / 27),
       `${'sk'}-${'a'.repeat(mb)}`,
       `kw_prod_${'A'.repeat(mb)}`,
+      'secret_access_key="'.repeat(mb / 19),
+      `secretAccessKey: ${'/'.repeat(mb)}`,
+      `${'gl'}pat-${'a.'.repeat(mb / 2)}`,
     ];
     for (const input of inputs) {
       const started = performance.now();

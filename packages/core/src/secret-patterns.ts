@@ -30,6 +30,12 @@ export const PRIVATE_KEY_PATTERN: SecretPattern = Object.freeze({
 /** Formats of single tokens (API keys, access key ids). */
 export const TOKEN_PATTERNS: readonly SecretPattern[] = Object.freeze([
   {
+    // `sk-ant-api03-…`, `sk-ant-admin01-…`. Before OpenAI's rule, whose `sk-` would take it.
+    type: 'anthropic',
+    triggers: ['sk-ant-'],
+    regex: /\bsk-ant-[a-z]{3,8}\d{2}-[A-Za-z0-9_-]{32,}/g,
+  },
+  {
     // Legacy `sk-…` (48 characters), project `sk-proj-…`, `sk-svcacct-…`, `sk-admin-…`. The
     // length floor keeps hyphenated words that happen to start with `sk-` out.
     type: 'openai',
@@ -53,6 +59,24 @@ export const TOKEN_PATTERNS: readonly SecretPattern[] = Object.freeze([
     regex: /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g,
   },
   {
+    // The secret half of an AWS key pair has no prefix of its own: it is found by the name it
+    // is assigned to (credentials files, .env, JSON, YAML, code). The lookbehind keeps the name
+    // out of the match, so redaction leaves `aws_secret_access_key=` readable. The end is a
+    // lookahead rather than `\b`, since a key may end in `/` or `+`.
+    type: 'aws-secret-access-key',
+    triggers: [
+      'secret_access_key',
+      'SECRET_ACCESS_KEY',
+      'SecretAccessKey',
+      'secretAccessKey',
+      'secret-access-key',
+      'aws_secret_key',
+      'AWS_SECRET_KEY',
+    ],
+    regex:
+      /(?<=(?:secret[_.-]?access[_.-]?key|aws[_.-]?secret[_.-]?key)["']?\s{0,4}(?:=|:|=>|:=)\s{0,4}["']?)[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=_])/gi,
+  },
+  {
     type: 'slack',
     triggers: ['xox'],
     regex: /\bxox[baprs]-[A-Za-z0-9_-]{10,}/g,
@@ -61,6 +85,22 @@ export const TOKEN_PATTERNS: readonly SecretPattern[] = Object.freeze([
     type: 'google',
     triggers: ['AIza'],
     regex: /\bAIza[0-9A-Za-z_-]{35,}/g,
+  },
+  {
+    type: 'npm',
+    triggers: ['npm_'],
+    regex: /\bnpm_[A-Za-z0-9]{36}\b/g,
+  },
+  {
+    // Personal, project and group access tokens; newer ones carry `.`-separated parts.
+    type: 'gitlab',
+    triggers: ['glpat-'],
+    regex: /\bglpat-[A-Za-z0-9_-]{20,}(?:\.[A-Za-z0-9_-]+)*/g,
+  },
+  {
+    type: 'sendgrid',
+    triggers: ['SG.'],
+    regex: /\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/g,
   },
 ]);
 

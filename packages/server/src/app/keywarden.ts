@@ -5,7 +5,12 @@ import type { Config } from '../config/index.ts';
 import { type InvalidationChannel, LocalInvalidationChannel } from '../invalidation/index.ts';
 import { KeyService, RotationService } from '../keys/index.ts';
 import { GithubKeyring, LeakService } from '../leaks/index.ts';
-import { MemoryRateLimiter, type RateLimiter } from '../limiter/index.ts';
+import {
+  FailoverRateLimiter,
+  MemoryRateLimiter,
+  type RateLimiter,
+  RedisRateLimiter,
+} from '../limiter/index.ts';
 import type { Logger } from '../log/index.ts';
 import { Metrics } from '../metrics/index.ts';
 import { OwnerService } from '../owners/index.ts';
@@ -75,6 +80,39 @@ export async function openStore(config: Config, logger?: Logger): Promise<Store>
   return openSqliteStore(join(config.dataDir, 'keywarden.db'));
 }
 
+/**
+ * One node: rate limits in process. With KEYWARDEN_REDIS_URL: in Redis, shared by every node,
+ * with the configured failure policy when Redis does not answer.
+ */
+function openLimiter(config: Config, clock: Clock, logger: Logger | undefined): RateLimiter {
+  const local = new MemoryRateLimiter({ clock });
+  if (!config.redisUrl) return local;
+  const redis = new RedisRateLimiter({
+    url: config.redisUrl,
+    prefix: config.redisPrefix,
+    onError: (error) => logger?.debug({ err: error }, 'redis limiter connection error'),
+  });
+  return new FailoverRateLimiter(redis, local, {
+    mode: config.limiterFailureMode,
+    expectedNodes: config.expectedNodes,
+    onStateChange: (degraded, error) => {
+      if (degraded) {
+        logger?.error(
+          { err: error, policy: config.limiterFailureMode, expectedNodes: config.expectedNodes },
+          `Redis does not answer: rate limits now ${describeFailureMode(config)}`,
+        );
+      } else logger?.warn('Redis answers again: rate limits are shared by all nodes again');
+    },
+  });
+}
+
+function describeFailureMode(config: Config): string {
+  if (config.limiterFailureMode === 'open') return 'not enforced (policy: open)';
+  if (config.limiterFailureMode === 'closed')
+    return 'refuse every limited request (policy: closed)';
+  return `enforced per node at 1/${config.expectedNodes} of each limit (policy: local)`;
+}
+
 export async function openKeywarden(config: Config, options: OpenOptions = {}): Promise<Keywarden> {
   const clock = options.clock ?? systemClock;
   const secrets = loadSecrets({
@@ -89,7 +127,7 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
     negativeTtlMs: config.negativeCacheTtlMs,
   });
   const owners = new OwnerCache({ clock, maxAgeMs: config.cacheMaxAgeMs });
-  const limiter: RateLimiter = new MemoryRateLimiter({ clock });
+  const limiter = openLimiter(config, clock, options.logger);
   const invalidation: InvalidationChannel = new LocalInvalidationChannel();
   invalidation.subscribe((message) => {
     switch (message.type) {
@@ -140,6 +178,10 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
     lastUsed,
     usage,
     metrics,
+    staleIfErrorMs: config.staleIfErrorMs,
+    onStoreError: logError(
+      'the store failed during verification: serving cached keys while it lasts',
+    ),
   });
   return {
     config,

@@ -52,11 +52,16 @@ export class KeyCache {
 
   get(hash: string): CachedKey | undefined {
     const entry = this.#byHash.get(hash);
-    if (!entry) return undefined;
-    if (this.#clock.now() - entry.loadedAt >= this.#maxAgeMs) {
-      this.#byHash.delete(hash);
-      return undefined;
-    }
+    // An aged entry stays (the LRU bounds memory) so that it can still serve while the store
+    // is down (`getStale`); an invalidated one is gone for good.
+    if (!entry || this.#clock.now() - entry.loadedAt >= this.#maxAgeMs) return undefined;
+    return entry;
+  }
+
+  /** Stale-if-error: an entry past its age, but by less than `staleMs`. Never an invalidated one. */
+  getStale(hash: string, staleMs: number): CachedKey | undefined {
+    const entry = this.#byHash.get(hash);
+    if (!entry || this.#clock.now() - entry.loadedAt >= this.#maxAgeMs + staleMs) return undefined;
     return entry;
   }
 

@@ -22,10 +22,14 @@ export class OwnerCache {
   get(ownerId: string): OwnerRecord | null | undefined {
     const entry = this.#entries.get(ownerId);
     if (!entry) return undefined;
-    if (this.#clock.now() - entry.loadedAt >= this.#maxAgeMs) {
-      this.#entries.delete(ownerId);
-      return undefined;
-    }
+    if (this.#clock.now() - entry.loadedAt >= this.#maxAgeMs) return undefined;
+    return entry.owner;
+  }
+
+  /** Stale-if-error, as for keys. */
+  getStale(ownerId: string, staleMs: number): OwnerRecord | null | undefined {
+    const entry = this.#entries.get(ownerId);
+    if (!entry || this.#clock.now() - entry.loadedAt >= this.#maxAgeMs + staleMs) return undefined;
     return entry.owner;
   }
 

@@ -6,6 +6,7 @@ import { registerAudit } from './commands/audit.ts';
 import { registerKeys } from './commands/keys.ts';
 import { registerOwners } from './commands/owners.ts';
 import { registerProjects } from './commands/projects.ts';
+import { registerScan } from './commands/scan.ts';
 import { registerStart } from './commands/start.ts';
 import { registerUsage } from './commands/usage.ts';
 
@@ -21,6 +22,7 @@ export function buildCli(): Command {
   registerProjects(program);
   registerAudit(program);
   registerUsage(program);
+  registerScan(program);
   return program;
 }
 

@@ -11,6 +11,8 @@ export interface Config {
   /** `postgres://…` selects PostgreSQL; otherwise SQLite in the data directory. */
   databaseUrl: string | undefined;
   redisUrl: string | undefined;
+  /** Prefix of every Redis key and channel: several deployments can share one Redis. */
+  redisPrefix: string;
   /** Peers whose X-Forwarded-For is believed: CIDRs, or `loopback`, `private`; empty = none. */
   trustedProxies: string[];
   bodyLimitBytes: number;
@@ -22,6 +24,12 @@ export interface Config {
   /** Upper bound on how long a node serves a cached key without re-reading it. */
   cacheMaxAgeMs: number;
   negativeCacheTtlMs: number;
+  /** When the store fails, how long a cached key may still be served past its age. */
+  staleIfErrorMs: number;
+  /** What rate limiting does when Redis fails: per-node share, admit, or refuse. */
+  limiterFailureMode: 'local' | 'open' | 'closed';
+  /** Nodes behind the load balancer: the per-node share of a limit when Redis is down. */
+  expectedNodes: number;
   /** Forward-auth defaults when neither the route nor the edge says what is needed. */
   forwardAuth: { scopes: string[]; env: string | undefined };
 }
@@ -42,6 +50,12 @@ function list(value: string | undefined): string[] {
     .filter(Boolean);
 }
 
+function failureMode(value: string | undefined): Config['limiterFailureMode'] {
+  if (value === undefined || value === '') return 'local';
+  if (value === 'local' || value === 'open' || value === 'closed') return value;
+  throw new Error('KEYWARDEN_RATELIMIT_FAILURE_MODE must be local, open or closed');
+}
+
 export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
   overrides: ConfigOverrides = {},
@@ -54,6 +68,7 @@ export function loadConfig(
     dataDir: resolve(overrides.dataDir ?? env.KEYWARDEN_DATA_DIR ?? '.keywarden'),
     databaseUrl: env.KEYWARDEN_DATABASE_URL || undefined,
     redisUrl: env.KEYWARDEN_REDIS_URL || undefined,
+    redisPrefix: env.KEYWARDEN_REDIS_PREFIX || 'kw:',
     trustedProxies: list(env.KEYWARDEN_TRUSTED_PROXIES),
     bodyLimitBytes: integer('KEYWARDEN_BODY_LIMIT', env.KEYWARDEN_BODY_LIMIT, 64 * 1024, 1024),
     metricsPublic: env.KEYWARDEN_METRICS_PUBLIC === 'true',
@@ -72,6 +87,13 @@ export function loadConfig(
       env.KEYWARDEN_NEGATIVE_CACHE_TTL_MS,
       60_000,
     ),
+    staleIfErrorMs: integer(
+      'KEYWARDEN_STALE_IF_ERROR_MS',
+      env.KEYWARDEN_STALE_IF_ERROR_MS,
+      300_000,
+    ),
+    limiterFailureMode: failureMode(env.KEYWARDEN_RATELIMIT_FAILURE_MODE),
+    expectedNodes: integer('KEYWARDEN_EXPECTED_NODES', env.KEYWARDEN_EXPECTED_NODES, 1, 1),
     forwardAuth: {
       scopes: list(env.KEYWARDEN_AUTH_SCOPES),
       env: env.KEYWARDEN_AUTH_ENV || undefined,

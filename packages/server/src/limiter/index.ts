@@ -10,6 +10,7 @@ export {
   invalidCreditsReason,
 } from './credits.ts';
 export { type DecideInput, type DecideOutcome, decideLimits, limitStateKey } from './decide.ts';
+export { type FailoverOptions, FailoverRateLimiter, type LimiterFailureMode } from './failover.ts';
 export { type GcraResult, gcra, invalidRuleReason, type Tat } from './gcra.ts';
 export { rateLimitHeaders } from './headers.ts';
 export { MemoryRateLimiter, type MemoryRateLimiterOptions } from './memory.ts';

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
+import { createServer } from 'node:net';
 import { describe, test } from 'node:test';
 import pg from 'pg';
 import { newId } from '../ids/index.ts';
 import { createTestDatabase, useTestDatabase } from '../testing/postgres.ts';
+import { startTcpProxy } from '../testing/tcp-proxy.ts';
 import { GENESIS_HASH, verifyAuditPage } from './audit-chain.ts';
 import { openPostgresStore } from './postgres.ts';
 import { defineStoreSuite } from './store.suite.ts';
@@ -277,57 +278,6 @@ describe('postgres: portability', () => {
   });
 });
 
-/**
- * A TCP proxy in front of PostgreSQL that can pass traffic, swallow it (a network that drops
- * packets: connections stay open and nothing answers) or be down (every connection cut).
- */
-function startProxy(target: URL): Promise<{
-  port: number;
-  mode: 'pass' | 'blackhole' | 'down';
-  close(): Promise<void>;
-}> {
-  const sockets = new Set<Socket>();
-  const state = { mode: 'pass' as 'pass' | 'blackhole' | 'down' };
-  const server: Server = createServer((client) => {
-    client.on('error', () => {});
-    if (state.mode === 'down') {
-      client.destroy();
-      return;
-    }
-    const upstream = tcpConnect(Number(target.port || 5432), target.hostname || '127.0.0.1');
-    upstream.on('error', () => {});
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-    }
-    client.on('data', (chunk) => state.mode === 'pass' && upstream.write(chunk));
-    upstream.on('data', (chunk) => state.mode === 'pass' && client.write(chunk));
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-  });
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      resolve({
-        port,
-        get mode() {
-          return state.mode;
-        },
-        set mode(mode) {
-          state.mode = mode;
-          if (mode === 'down') for (const s of sockets) s.destroy();
-        },
-        close: () =>
-          new Promise<void>((done) => {
-            for (const s of sockets) s.destroy();
-            server.close(() => done());
-          }),
-      });
-    });
-  });
-}
-
 async function closedPort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -366,7 +316,7 @@ describe('postgres: when the database is unreachable', () => {
   });
 
   test('opening a store where nothing answers rejects after the connection timeout', async () => {
-    const proxy = await startProxy(new URL(database.url));
+    const proxy = await startTcpProxy(new URL(database.url));
     proxy.mode = 'blackhole';
     const url = new URL(database.url);
     url.host = `127.0.0.1:${proxy.port}`;
@@ -384,7 +334,7 @@ describe('postgres: when the database is unreachable', () => {
   });
 
   test('ping and queries fail fast while the network or the server is gone, and the pool recovers', async () => {
-    const proxy = await startProxy(new URL(database.url));
+    const proxy = await startTcpProxy(new URL(database.url));
     const url = new URL(database.url);
     url.host = `127.0.0.1:${proxy.port}`;
     const idleErrors: Error[] = [];

@@ -1,6 +1,7 @@
 import { checkKeyFormat } from '@keywarden/core';
 import type { CachedKey, KeyCache, OwnerCache } from '../cache/index.ts';
 import type { Clock } from '../clock/index.ts';
+import { KeywardenError } from '../errors/index.ts';
 import type { LimitResult, RateLimiter } from '../limiter/index.ts';
 import type { Metrics } from '../metrics/index.ts';
 import { KeyHasher } from '../secrets/index.ts';
@@ -59,6 +60,9 @@ export interface VerifierDeps {
   lastUsed?: LastUsedRecorder;
   usage?: UsageRecorder;
   metrics?: Metrics;
+  /** How long a cached key may still be served after its age ran out, when the store fails. */
+  staleIfErrorMs?: number;
+  onStoreError?: (error: unknown) => void;
 }
 
 const NO_SCOPES: string[] = [];
@@ -119,7 +123,7 @@ export class Verifier {
     if (!checkKeyFormat(presented).ok) return result('MALFORMED', null);
 
     const { hash } = this.#deps.hasher.hash(presented);
-    const found = this.#deps.cache.get(hash) ?? (await this.#load(presented, hash));
+    const found = this.#deps.cache.get(hash) ?? (await this.#loadOrStale(presented, hash));
     if (!found || found.key.kind !== (request.kind ?? 'api')) return result('NOT_FOUND', null);
     if (request.source === 'query' && !found.project.allowQueryKey) return result('MISSING', null);
 
@@ -157,9 +161,16 @@ export class Verifier {
   async #owner(ownerId: string): Promise<OwnerRecord | null> {
     const cached = this.#deps.owners.get(ownerId);
     if (cached !== undefined) return cached;
-    const owner = await this.#deps.store.owners.findById(ownerId);
-    this.#deps.owners.set(ownerId, owner);
-    return owner;
+    try {
+      const owner = await this.#deps.store.owners.findById(ownerId);
+      this.#deps.owners.set(ownerId, owner);
+      return owner;
+    } catch (error) {
+      this.#deps.onStoreError?.(error);
+      const stale = this.#deps.owners.getStale(ownerId, this.#deps.staleIfErrorMs ?? 0);
+      if (stale !== undefined) return stale;
+      throw new KeywardenError('SERVICE_UNAVAILABLE', 'the key store does not answer');
+    }
   }
 
   #record(request: VerifyRequest, outcome: VerifyResult, latencyMs: number): void | Promise<void> {
@@ -182,6 +193,22 @@ export class Verifier {
       tokensOut: null,
       costMicros: null,
     });
+  }
+
+  /**
+   * A cache miss goes to the store. If the store fails, a recently cached entry keeps
+   * serving for `staleIfErrorMs` (stale-if-error); without one, the answer is 503, never a
+   * guess.
+   */
+  async #loadOrStale(presented: string, hash: string): Promise<CachedKey | null> {
+    try {
+      return await this.#load(presented, hash);
+    } catch (error) {
+      this.#deps.onStoreError?.(error);
+      const stale = this.#deps.cache.getStale(hash, this.#deps.staleIfErrorMs ?? 0);
+      if (stale) return stale;
+      throw new KeywardenError('SERVICE_UNAVAILABLE', 'the key store does not answer');
+    }
   }
 
   #load(presented: string, hash: string): Promise<CachedKey | null> | null {

@@ -12,7 +12,12 @@ describe('health, readiness and the OpenAPI document', () => {
   test('/healthz and /readyz answer without a key', async () => {
     assert.equal((await node.app.inject({ url: '/healthz' })).statusCode, 200);
     const ready = await node.app.inject({ url: '/readyz' });
-    assert.deepEqual(ready.json(), { status: 'ready', store: 'sqlite' });
+    assert.deepEqual(ready.json(), {
+      status: 'ready',
+      store: 'sqlite',
+      limiter: 'local',
+      invalidation: 'local',
+    });
   });
 
   test('/readyz answers 503 when the store does not', async () => {
