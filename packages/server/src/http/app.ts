@@ -7,6 +7,7 @@ import type { Logger } from '../log/index.ts';
 import { registerJsonParser } from './json-body.ts';
 import { managementAuth } from './management-auth.ts';
 import { handleError, sendProblem } from './problem.ts';
+import { adminKeyRoutes } from './routes/admin-keys.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { forwardAuthRoutes } from './routes/forward-auth.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -116,6 +117,7 @@ export async function buildHttpApp(kw: Keywarden, logger: Logger): Promise<Fasti
   await app.register(projectRoutes(kw));
   await app.register(auditRoutes(kw));
   await app.register(ownerRoutes(kw));
+  await app.register(adminKeyRoutes(kw));
   await app.register(leakRoutes(kw));
   await app.register(usageRoutes(kw.usageReports));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

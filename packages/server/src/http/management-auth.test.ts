@@ -57,6 +57,12 @@ describe('management routes: every route × every credential', () => {
       case 'POST /v1/keys/bulk/revoke':
       case 'POST /v1/keys/bulk/rotate':
         return { url, payload: { filter: { ownerId: `nobody-${counter}` } } };
+      case 'GET /v1/admin-keys':
+        return { url };
+      case 'POST /v1/admin-keys/:id/revoke':
+        return {
+          url: `/v1/admin-keys/${(await node.kw.keys.create({ name: `walk ${counter}` }, CLI_ACTOR, 'management')).record.id}/revoke`,
+        };
       case 'PATCH /v1/keys/:id':
         return { url: `/v1/keys/${(await fresh()).id}`, payload: { name: 'renamed' } };
       default: {
@@ -73,6 +79,7 @@ describe('management routes: every route × every credential', () => {
       'DELETE /v1/owners/:id',
       'DELETE /v1/projects/:id',
       'GET /metrics',
+      'GET /v1/admin-keys',
       'GET /v1/audit',
       'GET /v1/keys',
       'GET /v1/keys/:id',
@@ -83,6 +90,7 @@ describe('management routes: every route × every credential', () => {
       'GET /v1/usage',
       'PATCH /v1/keys/:id',
       'PATCH /v1/projects/:id',
+      'POST /v1/admin-keys/:id/revoke',
       'POST /v1/keys',
       'POST /v1/keys/:id/disable',
       'POST /v1/keys/:id/enable',

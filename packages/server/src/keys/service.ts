@@ -227,10 +227,10 @@ export class KeyService {
   }
 
   /** Revocation is final and idempotent: revoking a revoked key changes nothing. */
-  revoke(id: string, actor: Actor, reason?: string): Promise<KeyRecord> {
+  revoke(id: string, actor: Actor, reason?: string, kind: KeyKind = 'api'): Promise<KeyRecord> {
     return this.#change(
       id,
-      'key.revoke',
+      kind === 'api' ? 'key.revoke' : 'admin_key.revoke',
       actor,
       async (key) => {
         if (key.status === 'revoked') return null;
@@ -238,6 +238,8 @@ export class KeyService {
         return { status: 'revoked', revokedAt: now, updatedAt: now };
       },
       reason ? { reason } : {},
+      false,
+      kind,
     );
   }
 
@@ -261,11 +263,12 @@ export class KeyService {
     decide: (key: KeyRecord) => Promise<KeyPatch | null>,
     details: Record<string, unknown> = {},
     creditsChanged = false,
+    kind: KeyKind = 'api',
   ): Promise<KeyRecord> {
     const now = this.#clock.now();
     const updated = await this.#store.transaction(async (tx) => {
       const key = await tx.keys.findById(id);
-      if (key?.kind !== 'api') throw notFound('key', id);
+      if (key?.kind !== kind) throw notFound('key', id);
       const patch = await decide(key);
       if (!patch) return key;
       const next = await tx.keys.update(id, patch);

@@ -210,6 +210,29 @@ describe('key management API', () => {
     assert.ok(list.data.every((k: { display: string }) => !k.display.startsWith('kwadmin')));
   });
 
+  test('a management key can be revoked through the API (admin), and stops at once', async () => {
+    const key = await node.managementKey(['keys:read']);
+    const [record] = await node.kw.store.keys.list({ kind: 'management', limit: 1 });
+    assert.equal((await node.request({ method: 'GET', url: '/v1/keys', key })).statusCode, 200);
+    const listed = (await node.request({ method: 'GET', url: '/v1/admin-keys' })).json().data;
+    assert.ok(listed.some((k: { id: string }) => k.id === record!.id));
+    const res = await node.request({
+      method: 'POST',
+      url: `/v1/admin-keys/${record!.id}/revoke`,
+      payload: { reason: 'leaked' },
+    });
+    assert.equal(res.json().status, 'revoked');
+    assert.equal(
+      (await node.request({ method: 'GET', url: '/v1/keys', key })).json().code,
+      'REVOKED',
+    );
+    assert.equal(
+      (await node.request({ method: 'POST', url: `/v1/keys/${record!.id}/revoke` })).statusCode,
+      404,
+      'not through /v1/keys',
+    );
+  });
+
   test('delete removes the key: it no longer verifies', async () => {
     const { id, key } = await node.createKey();
     assert.equal(
