@@ -2,7 +2,12 @@ import { join } from 'node:path';
 import { KeyCache, OwnerCache } from '../cache/index.ts';
 import { type Clock, systemClock } from '../clock/index.ts';
 import type { Config } from '../config/index.ts';
-import { type InvalidationChannel, LocalInvalidationChannel } from '../invalidation/index.ts';
+import {
+  type InvalidationChannel,
+  LocalInvalidationChannel,
+  PostgresInvalidationChannel,
+  RedisInvalidationChannel,
+} from '../invalidation/index.ts';
 import { KeyService, RotationService } from '../keys/index.ts';
 import { GithubKeyring, LeakService } from '../leaks/index.ts';
 import {
@@ -113,6 +118,23 @@ function describeFailureMode(config: Config): string {
   return `enforced per node at 1/${config.expectedNodes} of each limit (policy: local)`;
 }
 
+/**
+ * How changes reach every node: in process on one node; Redis pub/sub when there is Redis;
+ * PostgreSQL LISTEN/NOTIFY when the store is PostgreSQL and there is no Redis.
+ */
+function openInvalidationChannel(config: Config, logger: Logger | undefined): InvalidationChannel {
+  const onError = (error: unknown) => logger?.warn({ err: error }, 'invalidation channel');
+  if (config.redisUrl)
+    return new RedisInvalidationChannel({
+      url: config.redisUrl,
+      prefix: config.redisPrefix,
+      onError,
+    });
+  if (config.databaseUrl)
+    return new PostgresInvalidationChannel({ url: config.databaseUrl, onError });
+  return new LocalInvalidationChannel();
+}
+
 export async function openKeywarden(config: Config, options: OpenOptions = {}): Promise<Keywarden> {
   const clock = options.clock ?? systemClock;
   const secrets = loadSecrets({
@@ -128,7 +150,13 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
   });
   const owners = new OwnerCache({ clock, maxAgeMs: config.cacheMaxAgeMs });
   const limiter = openLimiter(config, clock, options.logger);
-  const invalidation: InvalidationChannel = new LocalInvalidationChannel();
+  const invalidation = openInvalidationChannel(config, options.logger);
+  // A channel that lost its connection may have lost messages: forget everything cached.
+  invalidation.onResync?.(() => {
+    cache.clear();
+    owners.clear();
+    options.logger?.warn('invalidation channel reconnected: caches cleared to resynchronise');
+  });
   invalidation.subscribe((message) => {
     switch (message.type) {
       case 'key':

@@ -1,0 +1,44 @@
+import { rmSync } from 'node:fs';
+import { basename } from 'node:path';
+import { type RunningServer, startServer } from '../../packages/server/src/app/server.ts';
+import { CLI_ACTOR } from '../../packages/server/src/audit/index.ts';
+import { loadConfig } from '../../packages/server/src/config/index.ts';
+import { createLogger } from '../../packages/server/src/log/index.ts';
+import { announceReady, exitWith } from './lifecycle.ts';
+
+/**
+ * A keywarden server for the HTTP benchmarks, in its own process: the same `startServer` that
+ * `keywarden start` runs, on a throwaway data directory (argv[2], created and removed by the
+ * orchestrator), with one API key created directly on the store. The key's plaintext goes to
+ * the orchestrator on the ready line (a pipe, never a file or a log), so the load generator
+ * can present it.
+ *
+ * The environment passed to keywarden is empty on purpose: a KEYWARDEN_* variable in the
+ * user's shell (a pepper, a database URL, trusted proxies) must not change what is measured.
+ */
+const dataDir = process.argv[2];
+if (!dataDir) throw new Error('usage: keywarden.ts <data dir>');
+
+// Installed before startup, so that a stop during startup still closes and cleans up.
+let server: RunningServer | undefined;
+exitWith(async () => {
+  await server?.close();
+  // The orchestrator removes the directory too; this covers an orchestrator killed with
+  // SIGKILL. Only a directory the bench created (by its name) is ever removed here.
+  if (basename(dataDir).startsWith('keywarden-bench-')) {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+const env: NodeJS.ProcessEnv = {};
+const config = loadConfig(env, { host: '127.0.0.1', port: 0, dataDir, logLevel: 'warn' });
+server = await startServer(config, {
+  env,
+  bootstrap: false,
+  logger: createLogger({ level: 'warn' }),
+});
+const { record, plaintext } = await server.kw.keys.create(
+  { name: 'bench', scopes: ['billing:read'], env: 'prod' },
+  CLI_ACTOR,
+);
+announceReady({ url: server.url, key: plaintext, keyId: record.id });
