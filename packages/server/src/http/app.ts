@@ -2,7 +2,7 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Keywarden } from '../app/index.ts';
-import { newId } from '../ids/index.ts';
+import { newRequestId } from '../ids/index.ts';
 import type { Logger } from '../log/index.ts';
 import { registerJsonParser } from './json-body.ts';
 import { managementAuth } from './management-auth.ts';
@@ -52,7 +52,7 @@ export async function buildHttpApp(kw: Keywarden, logger: Logger): Promise<Fasti
     requestIdHeader: false,
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];
-      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : newId('req');
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : newRequestId();
     },
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -63,19 +63,24 @@ export async function buildHttpApp(kw: Keywarden, logger: Logger): Promise<Fasti
   registerJsonParser(app);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((_request, reply) => sendProblem(reply, 'ROUTE_NOT_FOUND'));
+  // Management auth is attached to the routes that need it, so the hot path (/v1/auth) runs
+  // no hook for it at all.
+  const requireManagementKey = managementAuth(kw);
   app.addHook('onRoute', (route) => {
     const scope = route.config?.managementScope;
     if (!scope) return;
+    route.onRequest = [requireManagementKey, ...[route.onRequest ?? []].flat()];
     for (const method of [route.method].flat()) {
       if (method !== 'HEAD') app.managementRoutes.push({ method, url: route.url, scope });
     }
   });
-  app.addHook('onRequest', managementAuth(kw));
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
     if (request.url.startsWith('/v1/')) reply.header('cache-control', 'no-store');
+    done(null, payload);
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
+    done();
     if (QUIET_ROUTES.has(request.routeOptions.url ?? '')) return;
     request.log.info(
       {

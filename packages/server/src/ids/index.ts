@@ -24,3 +24,15 @@ export function newId(kind: IdKind, nowMs: number = Date.now()): string {
 }
 
 export const ID_PATTERN = '^[a-z]{3}_[0-9A-HJKMNP-TV-Z]{26}$';
+
+/**
+ * Request ids are made on every request, so they must be cheap: a random per-process prefix
+ * (tells nodes and restarts apart) and a counter. Unique, not secret, not time-ordered.
+ */
+const REQUEST_PREFIX = `req_${randomBytes(6).toString('base64url')}`;
+let requestCounter = 0;
+
+export function newRequestId(): string {
+  requestCounter = (requestCounter + 1) % Number.MAX_SAFE_INTEGER;
+  return `${REQUEST_PREFIX}${requestCounter.toString(36)}`;
+}

@@ -68,8 +68,12 @@ function* chunks<T>(items: readonly T[], size: number): Generator<T[]> {
   for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
 }
 
+/** Lets requests waiting on the event loop run between chunks: a big flush must not stall them. */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 async function insertIn(trx: Transaction<Database>, events: readonly UsageEvent[]) {
   for (const chunk of chunks(events, USAGE_INSERT_CHUNK)) {
+    await yieldToEventLoop();
     await trx
       .insertInto('usage_events')
       .values(

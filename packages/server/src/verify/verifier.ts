@@ -103,27 +103,36 @@ export class Verifier {
 
   async verify(request: VerifyRequest): Promise<VerifyResult> {
     const started = performance.now();
-    const outcome = await this.#decide(request);
-    const latencyMs = performance.now() - started;
-    const entryPoint = request.usage?.entryPoint ?? 'management';
-    this.#deps.metrics?.verifications.inc({ entry_point: entryPoint, code: outcome.code });
-    this.#deps.metrics?.verifySeconds.observe({ entry_point: entryPoint }, latencyMs / 1000);
+    // The pipeline is synchronous on a cache hit (the common case) and only becomes a
+    // promise when it must wait for the store or a shared limiter: no needless microtasks.
+    const decided = this.#decide(request);
+    const outcome = decided instanceof Promise ? await decided : decided;
+    this.#deps.metrics?.countVerification(request.usage?.entryPoint ?? 'management', outcome.code);
     if (request.usage && this.#deps.usage) {
-      const wait = this.#record(request, outcome, latencyMs);
+      const wait = this.#record(request, outcome, performance.now() - started);
       // Back-pressure: when the usage buffer is full, the request waits for room.
       if (wait) await wait;
     }
     return outcome;
   }
 
-  async #decide(request: VerifyRequest): Promise<VerifyResult> {
+  #decide(request: VerifyRequest): VerifyResult | Promise<VerifyResult> {
     const { key: presented } = request;
     if (presented === undefined || presented === '') return result('MISSING', null);
     // Offline: a malformed key or a bad checksum never reaches the cache or the store.
     if (!checkKeyFormat(presented).ok) return result('MALFORMED', null);
 
     const { hash } = this.#deps.hasher.hash(presented);
-    const found = this.#deps.cache.get(hash) ?? (await this.#loadOrStale(presented, hash));
+    const cached = this.#deps.cache.get(hash);
+    if (cached) return this.#decideFound(request, cached);
+    if (this.#deps.cache.isKnownMissing(hash)) return result('NOT_FOUND', null);
+    return this.#loadOrStale(presented, hash).then((found) => this.#decideFound(request, found));
+  }
+
+  #decideFound(
+    request: VerifyRequest,
+    found: CachedKey | null,
+  ): VerifyResult | Promise<VerifyResult> {
     if (!found || found.key.kind !== (request.kind ?? 'api')) return result('NOT_FOUND', null);
     if (request.source === 'query' && !found.project.allowQueryKey) return result('MISSING', null);
 
@@ -138,24 +147,45 @@ export class Verifier {
     const scopes = decideScopes(key.scopes, request.requiredScopes);
     if (scopes) return result(scopes.code, found, { missingScopes: scopes.missing });
 
-    const limited = await this.#applyLimits(found, request.cost ?? 1);
+    const limited = this.#applyLimits(found, request.cost ?? 1);
+    if (limited instanceof Promise) return limited.then((l) => this.#admit(request, found, now, l));
+    return this.#admit(request, found, now, limited);
+  }
+
+  #admit(
+    request: VerifyRequest,
+    found: CachedKey,
+    now: number,
+    limited: VerifyResult | null,
+  ): VerifyResult {
     if (limited && !limited.valid) return limited;
-    this.#deps.lastUsed?.record(key.id, now, request.clientIp ?? null);
+    this.#deps.lastUsed?.record(found.key.id, now, request.clientIp ?? null);
     return limited ?? result('VALID', found);
   }
 
-  async #applyLimits(found: CachedKey, cost: number): Promise<VerifyResult | null> {
-    const { limiter } = this.#deps;
-    if (!limiter) return null;
-    const owner = found.key.ownerId ? await this.#owner(found.key.ownerId) : null;
+  #applyLimits(found: CachedKey, cost: number): VerifyResult | null | Promise<VerifyResult | null> {
+    if (!this.#deps.limiter) return null;
+    const { ownerId } = found.key;
+    const owner = ownerId ? this.#deps.owners.get(ownerId) : null;
+    if (owner === undefined)
+      return this.#owner(ownerId!).then((o) => this.#consume(found, o, cost));
+    return this.#consume(found, owner, cost);
+  }
+
+  #consume(
+    found: CachedKey,
+    owner: OwnerRecord | null,
+    cost: number,
+  ): null | Promise<VerifyResult> {
     const request = limitRequestFor(found.key, found.project, owner, cost);
     if (!request) return null;
-    const decision = await limiter.consume(request);
-    return result(decision.code as RejectionCode | 'VALID', found, {
-      limits: decision.limits,
-      credits: decision.credits,
-      retryAfterSeconds: decision.retryAfterSeconds,
-    });
+    return this.#deps.limiter!.consume(request).then((decision) =>
+      result(decision.code as RejectionCode | 'VALID', found, {
+        limits: decision.limits,
+        credits: decision.credits,
+        retryAfterSeconds: decision.retryAfterSeconds,
+      }),
+    );
   }
 
   async #owner(ownerId: string): Promise<OwnerRecord | null> {
