@@ -21,16 +21,20 @@ function crcTable(): Uint32Array {
 
 const utf8 = new TextEncoder();
 
-/** Unsigned 32-bit CRC of the bytes, or of the string's UTF-8 encoding. */
-export function crc32(input: string | Uint8Array): number {
+/**
+ * Unsigned 32-bit CRC of the bytes, or of the string's UTF-8 encoding. For a string, `end`
+ * limits it to the first `end` characters (the checksummed part of a key, without a copy).
+ */
+export function crc32(input: string | Uint8Array, end?: number): number {
   const t = crcTable();
   let crc = 0xffffffff;
   if (typeof input === 'string') {
+    const length = end === undefined ? input.length : Math.min(end, input.length);
     // Keys are ASCII, where UTF-8 is the character codes themselves: hash them without
     // allocating an encoded copy, and fall back to TextEncoder at the first other character.
-    for (let i = 0; i < input.length; i++) {
+    for (let i = 0; i < length; i++) {
       const code = input.charCodeAt(i);
-      if (code >= 0x80) return crcOfBytes(utf8.encode(input), t);
+      if (code >= 0x80) return crcOfBytes(utf8.encode(input.slice(0, length)), t);
       crc = (t[(crc ^ code) & 0xff] as number) ^ (crc >>> 8);
     }
     return (crc ^ 0xffffffff) >>> 0;

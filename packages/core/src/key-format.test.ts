@@ -293,3 +293,25 @@ describe('KEY_CANDIDATE_REGEX', () => {
     assert.equal(`${DESIGN_KEY}0`.match(KEY_CANDIDATE_REGEX), null);
   });
 });
+
+it('isWellFormedKey (the hot-path check) agrees with checkKeyFormat on keys, corruptions and noise', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 59 }),
+      fc.constantFrom(...'0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-x'),
+      (position, char) => {
+        const key = generateKey({ prefix: 'kw', env: 'prod' });
+        const index = position % key.length;
+        const corrupted = `${key.slice(0, index)}${char}${key.slice(index + 1)}`;
+        assert.equal(isWellFormedKey(key), true);
+        assert.equal(isWellFormedKey(corrupted), checkKeyFormat(corrupted).ok);
+      },
+    ),
+    { numRuns: 2000 },
+  );
+  fc.assert(
+    fc.property(fc.string({ maxLength: 80 }), (text) =>
+      assert.equal(isWellFormedKey(text), checkKeyFormat(text).ok),
+    ),
+  );
+});

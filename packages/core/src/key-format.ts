@@ -7,7 +7,7 @@
  * look-alike offline, before a store or cache is touched. It is not a secret and not a MAC.
  */
 
-import { encodeBase62, type RandomBytes, randomBase62 } from './base62.ts';
+import { BASE62_ALPHABET, encodeBase62, type RandomBytes, randomBase62 } from './base62.ts';
 import { crc32 } from './crc32.ts';
 
 export const PREFIX_PATTERN = /^[a-z][a-z0-9]{1,11}$/;
@@ -83,12 +83,30 @@ export function checkKeyFormat(text: string): KeyFormatResult {
   const checksum = tail.slice(RANDOM_LENGTH);
   // A plain comparison is fine: the checksum is computed from the presented string itself,
   // so its timing tells an attacker nothing they do not already hold.
-  if (checksum !== checksumOf(prefix, env, random)) return BAD_CHECKSUM;
+  // The checksummed part is the presented text minus its last 6 characters: no copy needed.
+  if (checksum !== encodeBase62(crc32(text, text.length - CHECKSUM_LENGTH), CHECKSUM_LENGTH)) {
+    return BAD_CHECKSUM;
+  }
   return { ok: true, key: { prefix, env, random, checksum } };
 }
 
+const KEY_SHAPE_TEST = /^[a-z][a-z0-9]{1,11}_[a-z]{2,10}_[0-9A-Za-z]{36}$/;
+
+/**
+ * The same verdict as `checkKeyFormat(text).ok`, for the verification hot path: no captures,
+ * no slices, no result object; the checksum digits are compared in place.
+ */
 export function isWellFormedKey(text: string): boolean {
-  return checkKeyFormat(text).ok;
+  if (typeof text !== 'string' || text.length < MIN_KEY_LENGTH || text.length > MAX_KEY_LENGTH) {
+    return false;
+  }
+  if (!KEY_SHAPE_TEST.test(text)) return false;
+  let n = crc32(text, text.length - CHECKSUM_LENGTH);
+  for (let i = text.length - 1; i >= text.length - CHECKSUM_LENGTH; i--) {
+    if (text.charCodeAt(i) !== BASE62_ALPHABET.charCodeAt(n % 62)) return false;
+    n = Math.floor(n / 62);
+  }
+  return true;
 }
 
 /** Shown instead of anything that is not a well-formed key, so input is never echoed back. */

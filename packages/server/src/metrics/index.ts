@@ -12,7 +12,7 @@ export class Metrics {
    * prom-client label lookup per request costs more than the rest of a cached verify) and
    * handed to the registry when Prometheus scrapes.
    */
-  readonly #verificationCounts = new Map<string, number>();
+  readonly #verificationCounts: Record<string, Record<string, number>> = {};
   readonly verifications = new Counter({
     name: 'keywarden_verifications_total',
     help: 'Verifications by entry point and outcome code',
@@ -20,16 +20,17 @@ export class Metrics {
     registers: [this.registry],
     collect: () => {
       this.verifications.reset();
-      for (const [labels, count] of this.#verificationCounts) {
-        const [entryPoint = '', code = ''] = labels.split(' ');
-        this.verifications.inc({ entry_point: entryPoint, code }, count);
+      for (const [entryPoint, codes] of Object.entries(this.#verificationCounts)) {
+        for (const [code, count] of Object.entries(codes)) {
+          this.verifications.inc({ entry_point: entryPoint, code }, count);
+        }
       }
     },
   });
 
   countVerification(entryPoint: string, code: string): void {
-    const labels = `${entryPoint} ${code}`;
-    this.#verificationCounts.set(labels, (this.#verificationCounts.get(labels) ?? 0) + 1);
+    const codes = (this.#verificationCounts[entryPoint] ??= {});
+    codes[code] = (codes[code] ?? 0) + 1;
   }
 
   readonly leaks = new Counter({

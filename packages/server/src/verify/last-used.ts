@@ -26,7 +26,12 @@ export class LastUsedRecorder {
   }
 
   record(keyId: string, at: number, ip: string | null): void {
-    this.#pending.set(keyId, { keyId, at, ip });
+    // Called on every verification: update the pending entry in place, allocate only once.
+    const pending = this.#pending.get(keyId);
+    if (pending) {
+      pending.at = at;
+      pending.ip = ip;
+    } else this.#pending.set(keyId, { keyId, at, ip });
   }
 
   flush(): Promise<void> {

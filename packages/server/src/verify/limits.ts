@@ -31,10 +31,11 @@ export function limitRequestFor(
   owner: OwnerRecord | null,
   cost: number,
 ): LimitRequest | null {
-  const limits = effectiveKeyRules(key, project).map((rule) => ({
-    subject: keySubject(key.id),
-    rule,
-  }));
+  const rules = effectiveKeyRules(key, project);
+  // The common case on the hot path: nothing to limit, nothing allocated.
+  if (rules.length === 0 && !owner?.ratelimits?.length && !key.credits && !owner?.credits)
+    return null;
+  const limits = rules.map((rule) => ({ subject: keySubject(key.id), rule }));
   if (owner?.ratelimits) {
     for (const rule of owner.ratelimits) limits.push({ subject: ownerSubject(owner.id), rule });
   }

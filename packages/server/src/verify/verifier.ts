@@ -1,4 +1,4 @@
-import { checkKeyFormat } from '@keywarden/core';
+import { isWellFormedKey } from '@keywarden/core';
 import type { CachedKey, KeyCache, OwnerCache } from '../cache/index.ts';
 import type { Clock } from '../clock/index.ts';
 import { KeywardenError } from '../errors/index.ts';
@@ -71,9 +71,9 @@ const NO_LIMITS: LimitResult[] = [];
 function result(
   code: VerifyCode,
   found: CachedKey | null,
-  extra: Partial<VerifyResult> = {},
+  extra?: Partial<VerifyResult>,
 ): VerifyResult {
-  return {
+  const outcome: VerifyResult = {
     valid: code === 'VALID',
     code,
     key: found?.key ?? null,
@@ -82,8 +82,8 @@ function result(
     limits: NO_LIMITS,
     credits: null,
     retryAfterSeconds: null,
-    ...extra,
   };
+  return extra ? Object.assign(outcome, extra) : outcome;
 }
 
 /**
@@ -102,7 +102,7 @@ export class Verifier {
   }
 
   async verify(request: VerifyRequest): Promise<VerifyResult> {
-    const started = performance.now();
+    const started = request.usage ? performance.now() : 0;
     // The pipeline is synchronous on a cache hit (the common case) and only becomes a
     // promise when it must wait for the store or a shared limiter: no needless microtasks.
     const decided = this.#decide(request);
@@ -120,7 +120,7 @@ export class Verifier {
     const { key: presented } = request;
     if (presented === undefined || presented === '') return result('MISSING', null);
     // Offline: a malformed key or a bad checksum never reaches the cache or the store.
-    if (!checkKeyFormat(presented).ok) return result('MALFORMED', null);
+    if (!isWellFormedKey(presented)) return result('MALFORMED', null);
 
     const { hash } = this.#deps.hasher.hash(presented);
     const cached = this.#deps.cache.get(hash);
