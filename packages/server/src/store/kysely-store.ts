@@ -18,7 +18,7 @@ import type {
   Store,
   StoredCredits,
 } from './types.ts';
-import { usageRepository } from './usage-repository.ts';
+import { type RawEventInserter, usageRepository } from './usage-repository.ts';
 
 /**
  * One Kysely implementation of the store for every SQL backend; the backends differ only
@@ -30,6 +30,8 @@ export interface DialectHooks {
   backend: 'sqlite' | 'postgres';
   /** Serialises audit appends across connections (a no-op where the backend has one writer). */
   lockAuditChain(trx: Transaction<Database>): Promise<void>;
+  /** Optional fast path for raw usage events (see usage-repository.ts). */
+  insertUsageEvents?: RawEventInserter;
 }
 
 const toNumber = (v: number | string | bigint): number => Number(v);
@@ -427,7 +429,7 @@ function repositories(db: Executor, hooks: DialectHooks): Repositories {
     idempotency: idempotencyRepository(db),
     leaks: leakRepository(db),
     audit: auditRepository(db, hooks),
-    usage: usageRepository(db),
+    usage: usageRepository(db, hooks.insertUsageEvents),
   };
 }
 

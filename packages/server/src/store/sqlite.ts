@@ -2,6 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
+import { usageText } from '../usage/text.ts';
+import type { UsageEvent } from '../usage/types.ts';
 import { createKyselyStore } from './kysely-store.ts';
 import { migrateToLatest } from './migrations/index.ts';
 import type { Database } from './schema.ts';
@@ -23,9 +25,38 @@ export async function openSqliteStore(file: string): Promise<Store> {
   database.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
   await migrateToLatest(db as Kysely<unknown>, 'sqlite');
+  // Runs on Kysely's single connection, inside the usage batch's transaction (Kysely holds
+  // the connection for the whole transaction, and each run is synchronous).
+  const insertEvent = database.prepare(
+    `insert into usage_events (at, key_id, project_id, owner_id, env, outcome, entry_point, route, status,
+       latency_ms, client_ip, user_agent, cost, tokens_in, tokens_out, cost_micros)
+     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const insertUsageEvents = (events: readonly UsageEvent[]) => {
+    for (const e of events) {
+      insertEvent.run(
+        e.at,
+        e.keyId,
+        e.projectId,
+        e.ownerId,
+        e.env,
+        e.outcome,
+        e.entryPoint,
+        usageText(e.route),
+        e.status,
+        e.latencyMs,
+        e.clientIp,
+        usageText(e.userAgent),
+        e.cost,
+        e.tokensIn,
+        e.tokensOut,
+        e.costMicros,
+      );
+    }
+  };
   return createKyselyStore(
     db,
-    { backend: 'sqlite', lockAuditChain: async () => {} },
+    { backend: 'sqlite', lockAuditChain: async () => {}, insertUsageEvents },
     async () => {},
   );
 }

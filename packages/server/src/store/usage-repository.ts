@@ -71,9 +71,24 @@ function* chunks<T>(items: readonly T[], size: number): Generator<T[]> {
 /** Lets requests waiting on the event loop run between chunks: a big flush must not stall them. */
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-async function insertIn(trx: Transaction<Database>, events: readonly UsageEvent[]) {
+/**
+ * A backend's faster way to write raw events, called inside the batch's transaction (on the
+ * SQLite backend: one prepared statement run per row on the transaction's own connection,
+ * instead of building and preparing a 500-row INSERT for every chunk).
+ */
+export type RawEventInserter = (events: readonly UsageEvent[]) => void;
+
+async function insertIn(
+  trx: Transaction<Database>,
+  events: readonly UsageEvent[],
+  raw?: RawEventInserter,
+) {
   for (const chunk of chunks(events, USAGE_INSERT_CHUNK)) {
     await yieldToEventLoop();
+    if (raw) {
+      raw(chunk);
+      continue;
+    }
     await trx
       .insertInto('usage_events')
       .values(
@@ -155,7 +170,7 @@ async function insertIn(trx: Transaction<Database>, events: readonly UsageEvent[
   }
 }
 
-export function usageRepository(db: Executor): UsageRepository {
+export function usageRepository(db: Executor, raw?: RawEventInserter): UsageRepository {
   const filtered = (filter: UsageEventFilter) => {
     let query = db.selectFrom('usage_events');
     if (filter.keyId !== undefined) query = query.where('key_id', '=', filter.keyId);
@@ -171,8 +186,8 @@ export function usageRepository(db: Executor): UsageRepository {
   return {
     async insertBatch(events) {
       if (events.length === 0) return;
-      if (db.isTransaction) await insertIn(db as Transaction<Database>, events);
-      else await db.transaction().execute((trx) => insertIn(trx, events));
+      if (db.isTransaction) await insertIn(db as Transaction<Database>, events, raw);
+      else await db.transaction().execute((trx) => insertIn(trx, events, raw));
     },
 
     async query(q) {
