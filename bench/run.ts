@@ -10,7 +10,9 @@ import { cpuBusyPct, describeMachine, waitForIdle } from './lib/machine.ts';
 import { busiestProfile } from './lib/profile.ts';
 import { REPO_ROOT } from './lib/servers.ts';
 import type { BenchContext, Row, Scenario, Settings } from './lib/types.ts';
+import { cluster } from './scenarios/cluster.ts';
 import { forwardAuth } from './scenarios/forward-auth.ts';
+import { limitsAndUsage } from './scenarios/limits-usage.ts';
 import { scanner } from './scenarios/scanner.ts';
 import { verifyInProcess } from './scenarios/verify-in-process.ts';
 
@@ -22,7 +24,13 @@ import { verifyInProcess } from './scenarios/verify-in-process.ts';
  * In-process scenarios come first, while no server or load generator is running. To add a
  * comparison, write a module in scenarios/ that returns rows and list it here.
  */
-const SCENARIOS: readonly Scenario[] = [verifyInProcess, scanner, forwardAuth];
+const SCENARIOS: readonly Scenario[] = [
+  verifyInProcess,
+  limitsAndUsage,
+  scanner,
+  forwardAuth,
+  cluster,
+];
 
 const FULL: Settings = {
   quick: false,

@@ -7,7 +7,7 @@ import type { Summary } from './stats.ts';
  * adding it to the list in `run.ts`; the table, the JSON output and the target check come free.
  */
 
-export type Unit = 'ops/s' | 'req/s' | 'ms' | 'µs' | 'MB/s';
+export type Unit = 'ops/s' | 'req/s' | 'ms' | 'µs' | 'MB/s' | '×';
 
 export interface Row {
   /** The scenario's title, first column of the table. */

@@ -113,11 +113,22 @@ describe('three nodes on one PostgreSQL and one Redis', { timeout: 180_000 }, ()
       name: 'limited',
       ratelimits: [{ name: 'requests', limit: 100, windowSeconds: 60 }],
     });
+    const started = performance.now();
     const statuses = await Promise.all(
       Array.from({ length: 1000 }, (_, i) => auth(nodes[i % 3]!, created.key)),
     );
-    assert.equal(statuses.filter((s) => s === 200).length, 100);
-    assert.equal(statuses.filter((s) => s === 429).length, 900);
+    const elapsed = performance.now() - started;
+    // GCRA gives back one request per emission interval (60 s / 100 = 600 ms). A burst that
+    // ends within it admits exactly 100; a slower one (a loaded CI machine) rightly one more
+    // per 600 ms, and never anything beyond that.
+    const allowed = 100 + Math.floor(elapsed / 600);
+    const admitted = statuses.filter((s) => s === 200).length;
+    assert.ok(
+      admitted >= 100 && admitted <= allowed,
+      `${admitted} admitted in ${Math.round(elapsed)} ms (at most ${allowed})`,
+    );
+    assert.equal(statuses.filter((s) => s === 429).length, 1000 - admitted);
+    if (elapsed < 600) assert.equal(admitted, 100);
   });
 
   test('Redis down: no 5xx, each node enforces its share of the limit; Redis back: shared again', async () => {
