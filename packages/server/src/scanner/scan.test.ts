@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { displayKey, generateKey } from '@keywarden/core';
 import Ajv from 'ajv';
+import AjvDraft04 from 'ajv-draft-04';
 import addFormats from 'ajv-formats';
 import { parseBaseline } from './baseline.ts';
 import { SARIF_SCHEMA } from './report/sarif.ts';
@@ -303,6 +305,30 @@ describe('runScan: SARIF', () => {
     const validate = ajv.compile(SARIF_SUBSET);
     // Validated on copies: the type guard would otherwise narrow `sarif` to the subset's type.
     assert.ok(validate(structuredClone(sarif)), JSON.stringify(validate.errors, null, 2));
+
+    // And against the official SARIF 2.1.0 schema (draft-04), as shipped by Microsoft's
+    // @microsoft/jest-sarif package (the schema is read from disk: no network needed).
+    const official = JSON.parse(
+      readFileSync(
+        createRequire(import.meta.url).resolve(
+          '@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json',
+        ),
+        'utf8',
+      ),
+    );
+    // unicodeRegExp off: one pattern in the official schema is not valid in JavaScript's u mode.
+    const draft4 = new AjvDraft04.default({ allErrors: true, strict: false, unicodeRegExp: false });
+    addFormats.default(draft4 as unknown as Parameters<typeof addFormats.default>[0]);
+    const validateOfficial = draft4.compile(official);
+    assert.ok(
+      validateOfficial(structuredClone(sarif)),
+      JSON.stringify(validateOfficial.errors, null, 2),
+    );
+    assert.equal(
+      validateOfficial({ ...structuredClone(sarif), version: '2.0.0' }),
+      false,
+      'the official schema check is not a no-op',
+    );
     // The check has teeth: a wrong version, a missing message or a 0 line is refused.
     for (const spoil of [
       (log: typeof sarif) => {
