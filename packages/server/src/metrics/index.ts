@@ -29,7 +29,11 @@ export class Metrics {
   });
 
   countVerification(entryPoint: string, code: string): void {
-    const codes = (this.#verificationCounts[entryPoint] ??= {});
+    let codes = this.#verificationCounts[entryPoint];
+    if (!codes) {
+      codes = {};
+      this.#verificationCounts[entryPoint] = codes;
+    }
     codes[code] = (codes[code] ?? 0) + 1;
   }
 
