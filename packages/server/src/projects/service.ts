@@ -5,7 +5,13 @@ import { invalidField, KeywardenError, notFound } from '../errors/index.ts';
 import { newId } from '../ids/index.ts';
 import type { InvalidationChannel } from '../invalidation/index.ts';
 import { MANAGEMENT_PROJECT, validateRatelimits } from '../keys/index.ts';
-import type { ProjectRecord, RateLimitDefaults, RotationPolicy, Store } from '../store/index.ts';
+import {
+  isUniqueViolation,
+  type ProjectRecord,
+  type RateLimitDefaults,
+  type RotationPolicy,
+  type Store,
+} from '../store/index.ts';
 
 export interface CreateProjectInput {
   name: string;
@@ -88,18 +94,34 @@ export class ProjectService {
       createdAt: now,
       updatedAt: now,
     };
-    await this.#store.transaction(async (tx) => {
-      if (await tx.projects.findByName(input.name)) {
-        throw new KeywardenError('ALREADY_EXISTS', `a project named ${input.name} exists`);
-      }
-      if (await tx.projects.findByPrefix(input.prefix)) {
-        throw new KeywardenError('ALREADY_EXISTS', `the prefix ${input.prefix} is taken`);
-      }
-      await tx.projects.insert(project);
-      await tx.audit.append(
-        auditEntry(actor, now, 'project.create', { type: 'project', id: project.id }, { ...input }),
-      );
-    });
+    try {
+      await this.#store.transaction(async (tx) => {
+        if (await tx.projects.findByName(input.name)) {
+          throw new KeywardenError('ALREADY_EXISTS', `a project named ${input.name} exists`);
+        }
+        if (await tx.projects.findByPrefix(input.prefix)) {
+          throw new KeywardenError('ALREADY_EXISTS', `the prefix ${input.prefix} is taken`);
+        }
+        await tx.projects.insert(project);
+        await tx.audit.append(
+          auditEntry(
+            actor,
+            now,
+            'project.create',
+            { type: 'project', id: project.id },
+            { ...input },
+          ),
+        );
+      });
+    } catch (error) {
+      // Two creates raced past the checks above: the database's unique index decided.
+      if (isUniqueViolation(error))
+        throw new KeywardenError(
+          'ALREADY_EXISTS',
+          `the name ${input.name} or prefix ${input.prefix} is taken`,
+        );
+      throw error;
+    }
     return project;
   }
 

@@ -73,6 +73,20 @@ describe('cluster mode: keywarden nodes on PostgreSQL', () => {
     assert.equal(await second.store.usage.countEvents({ keyId: created.record.id }), 2);
   });
 
+  test('two nodes creating the same project at once: one wins, the other hears ALREADY_EXISTS', async () => {
+    const [a, b] = [await startNode(), await startNode()];
+    const results = await Promise.allSettled(
+      Array.from({ length: 6 }, (_, i) =>
+        (i % 2 ? a : b).projects.create({ name: 'racing', prefix: `rc${i}` }, CLI_ACTOR),
+      ),
+    );
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+    for (const r of results) {
+      if (r.status === 'rejected')
+        assert.equal((r.reason as { code?: string }).code, 'ALREADY_EXISTS');
+    }
+  });
+
   test('a node with another pepper does not accept the keys, and none starts without secrets', async () => {
     const first = nodes[0] ?? (await startNode());
     const created = await first.keys.create({ name: 'pepper check' }, CLI_ACTOR);

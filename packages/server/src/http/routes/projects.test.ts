@@ -89,6 +89,19 @@ describe('projects API', () => {
     }
   });
 
+  test('concurrent creates of one name: one 201, the others 409 (never a 500)', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        node.request({
+          method: 'POST',
+          url: '/v1/projects',
+          payload: { name: 'race', prefix: `race${i}` },
+        }),
+      ),
+    );
+    assert.deepEqual(answers.map((a) => a.statusCode).sort(), [201, 409, 409, 409, 409]);
+  });
+
   test('a project with keys cannot be deleted; an empty one can', async () => {
     await node.request({
       method: 'POST',
