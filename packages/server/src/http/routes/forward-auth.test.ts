@@ -11,6 +11,22 @@ const auth = (
   remoteAddress?: string,
 ) => node.app.inject({ method: 'GET', url, headers, ...(remoteAddress && { remoteAddress }) });
 
+/** Counts how often the verifier reaches the store for a key, until `restore()`. */
+function countStoreLookups(node: TestNode) {
+  const original = node.kw.store.keys.findByHash;
+  const spy = {
+    count: 0,
+    restore: () => {
+      node.kw.store.keys.findByHash = original;
+    },
+  };
+  node.kw.store.keys.findByHash = async (hash) => {
+    spy.count++;
+    return original(hash);
+  };
+  return spy;
+}
+
 describe('forward-auth GET /v1/auth', () => {
   const clock = manualClock(Date.UTC(2026, 5, 1));
   let node: TestNode;
@@ -48,12 +64,7 @@ describe('forward-auth GET /v1/auth', () => {
     const { key } = await node.createKey();
     const last = key.at(-1) === 'A' ? 'B' : 'A';
     const corrupted = `${key.slice(0, -1)}${last}`;
-    const original = node.kw.store.keys.findByHash;
-    let lookups = 0;
-    node.kw.store.keys.findByHash = async (hash) => {
-      lookups++;
-      return original(hash);
-    };
+    const lookups = countStoreLookups(node);
     try {
       for (const bad of ['nope', corrupted, `${key}x`, 'Bearer', 'kw_prod_short']) {
         const res = await auth(node, { 'x-api-key': bad });
@@ -61,44 +72,34 @@ describe('forward-auth GET /v1/auth', () => {
         assert.equal(res.json().code, 'MALFORMED', bad);
         assert.match(String(res.headers['www-authenticate']), /error="invalid_token"/);
       }
-      assert.equal(lookups, 0);
+      assert.equal(lookups.count, 0);
     } finally {
-      node.kw.store.keys.findByHash = original;
+      lookups.restore();
     }
   });
 
   test('401 NOT_FOUND for a well-formed unknown key, which reaches the store only once', async () => {
     const unknown = generateKey({ prefix: 'kw', env: 'prod' });
-    const original = node.kw.store.keys.findByHash;
-    let lookups = 0;
-    node.kw.store.keys.findByHash = async (hash) => {
-      lookups++;
-      return original(hash);
-    };
+    const lookups = countStoreLookups(node);
     try {
       for (let i = 0; i < 20; i++) {
         const res = await auth(node, { 'x-api-key': unknown });
         assert.equal(res.json().code, 'NOT_FOUND');
       }
-      assert.equal(lookups, 1);
+      assert.equal(lookups.count, 1);
     } finally {
-      node.kw.store.keys.findByHash = original;
+      lookups.restore();
     }
   });
 
   test('20 concurrent misses for one key share a single store query', async () => {
     const unknown = generateKey({ prefix: 'kw', env: 'dev' });
-    const original = node.kw.store.keys.findByHash;
-    let lookups = 0;
-    node.kw.store.keys.findByHash = async (hash) => {
-      lookups++;
-      return original(hash);
-    };
+    const lookups = countStoreLookups(node);
     try {
       await Promise.all(Array.from({ length: 20 }, () => auth(node, { 'x-api-key': unknown })));
-      assert.equal(lookups, 1);
+      assert.equal(lookups.count, 1);
     } finally {
-      node.kw.store.keys.findByHash = original;
+      lookups.restore();
     }
   });
 
