@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
  */
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
-export type IdKind = 'key' | 'prj' | 'aud' | 'req' | 'lek';
+export type IdKind = 'key' | 'prj' | 'lek';
 
 export function newId(kind: IdKind, nowMs: number = Date.now()): string {
   let time = '';
@@ -22,8 +22,6 @@ export function newId(kind: IdKind, nowMs: number = Date.now()): string {
   for (const byte of bytes) random += CROCKFORD[byte & 31];
   return `${kind}_${time}${random}`;
 }
-
-export const ID_PATTERN = '^[a-z]{3}_[0-9A-HJKMNP-TV-Z]{26}$';
 
 /**
  * Request ids are made on every request, so they must be cheap: a random per-process prefix

@@ -241,8 +241,8 @@ export class Verifier {
     }
   }
 
-  #load(presented: string, hash: string): Promise<CachedKey | null> | null {
-    if (this.#deps.cache.isKnownMissing(hash)) return null;
+  /** Known-missing hashes are answered before this is reached (`#decide`). */
+  #load(presented: string, hash: string): Promise<CachedKey | null> {
     let pending = this.#inflight.get(hash);
     if (!pending) {
       pending = this.#lookup(presented, hash).finally(() => this.#inflight.delete(hash));
