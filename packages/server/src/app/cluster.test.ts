@@ -136,7 +136,7 @@ describe('three nodes on one PostgreSQL and one Redis', { timeout: 180_000 }, ()
       name: 'redis-down',
       ratelimits: [{ name: 'requests', limit: 30, windowSeconds: 3600 }],
     });
-    redisProxy.mode = 'down';
+    redisProxy.refuse();
     try {
       const statuses = await Promise.all(
         Array.from({ length: 90 }, (_, i) => auth(nodes[i % 3]!, created.key)),
@@ -156,7 +156,7 @@ describe('three nodes on one PostgreSQL and one Redis', { timeout: 180_000 }, ()
       while (!degradedLogged() && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
       assert.ok(degradedLogged(), 'every node says in its log which policy it applies');
     } finally {
-      redisProxy.mode = 'pass';
+      redisProxy.accept();
     }
     const deadline = Date.now() + 15_000;
     while (!nodes.every((n) => /Redis answers again/.test(n.logs()))) {
@@ -170,7 +170,7 @@ describe('three nodes on one PostgreSQL and one Redis', { timeout: 180_000 }, ()
     const created = await manage(nodes[0]!, 'POST', '/v1/keys', { name: 'pg-down' });
     for (const node of nodes) assert.equal(await auth(node, created.key), 200);
     const unknown = await manage(nodes[0]!, 'POST', '/v1/keys', { name: 'never-seen' });
-    pgProxy.mode = 'down';
+    pgProxy.refuse();
     let during = 0;
     try {
       for (let i = 0; i < 30; i++) {
@@ -185,7 +185,7 @@ describe('three nodes on one PostgreSQL and one Redis', { timeout: 180_000 }, ()
       const ready = await fetch(`${nodes[2]!.url}/readyz`);
       assert.equal(ready.status, 503);
     } finally {
-      pgProxy.mode = 'pass';
+      pgProxy.accept();
     }
     const deadline = Date.now() + 20_000;
     for (;;) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { createServer } from 'node:net';
 import { afterEach, describe, test } from 'node:test';
 import { encodeWire, type Invalidation, type InvalidationChannel } from './index.ts';
 
@@ -299,72 +299,9 @@ export function defineChannelSuite(
   });
 }
 
-/**
- * A TCP proxy to a real server that a test can cut, refuse or freeze, to play a network that
- * fails in the ways real ones do.
- */
-export interface TcpProxy {
-  port: number;
-  /** Connections accepted so far (each reconnect attempt is one). */
-  readonly accepted: number;
-  /** Drops every connection and refuses (accepts and closes) new ones. */
-  refuse(): void;
-  /** Accepts and forwards new connections again. */
-  accept(): void;
-  /** Open connections stay open and carry nothing more: a half-open, silent link. */
-  freeze(): void;
-  close(): Promise<void>;
-}
+/** The shared fault proxy (testing/tcp-proxy.ts). */
+export { startTcpProxy, type TcpProxy } from '../testing/tcp-proxy.ts';
 
-export async function tcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
-  const links = new Set<{ client: Socket; upstream: Socket; frozen: boolean }>();
-  let refusing = false;
-  let accepted = 0;
-  const server: Server = createServer((client) => {
-    accepted++;
-    client.on('error', () => {});
-    if (refusing) {
-      client.destroy();
-      return;
-    }
-    const upstream = connect(targetPort, targetHost);
-    upstream.on('error', () => {});
-    const link = { client, upstream, frozen: false };
-    links.add(link);
-    client.on('data', (data) => void (link.frozen || upstream.write(data)));
-    upstream.on('data', (data) => void (link.frozen || client.write(data)));
-    client.on('close', () => {
-      upstream.destroy();
-      links.delete(link);
-    });
-    upstream.on('close', () => client.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  assert.ok(address && typeof address === 'object');
-  return {
-    port: address.port,
-    get accepted() {
-      return accepted;
-    },
-    refuse() {
-      refusing = true;
-      for (const link of links) link.client.destroy();
-    },
-    accept() {
-      refusing = false;
-    },
-    freeze() {
-      for (const link of links) link.frozen = true;
-    },
-    async close() {
-      for (const link of links) link.client.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
-
-/** A port nothing listens on. */
 export async function closedPort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

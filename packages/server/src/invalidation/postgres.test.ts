@@ -8,7 +8,7 @@ import {
   closedPort,
   defineChannelSuite,
   eventually,
-  tcpProxy,
+  startTcpProxy,
 } from './channel.suite.ts';
 import type { Invalidation } from './index.ts';
 import {
@@ -147,7 +147,7 @@ describe('postgres: configuration', () => {
 describe('postgres: disconnects and reconnects', () => {
   const proxied = async () => {
     const target = new URL(db.url);
-    const proxy = await tcpProxy(target.hostname, Number(target.port || 5432));
+    const proxy = await startTcpProxy(target);
     const url = new URL(db.url);
     url.host = `127.0.0.1:${proxy.port}`;
     return { proxy, url: url.toString() };

@@ -6,7 +6,7 @@ import {
   closedPort,
   defineChannelSuite,
   eventually,
-  tcpProxy,
+  startTcpProxy,
 } from './channel.suite.ts';
 import type { Invalidation } from './index.ts';
 import { RedisInvalidationChannel, type RedisInvalidationChannelOptions } from './redis.ts';
@@ -124,7 +124,7 @@ describe('redis: configuration', () => {
 describe('redis: disconnects and reconnects', () => {
   const proxied = async () => {
     const target = new URL(ns.url);
-    const proxy = await tcpProxy(target.hostname, Number(target.port || 6379));
+    const proxy = await startTcpProxy(target);
     return { proxy, url: `redis://127.0.0.1:${proxy.port}` };
   };
 

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { after, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { type ManualClock, manualClock } from '../clock/index.ts';
 import { redisNamespace } from '../testing/redis.ts';
+import { startTcpProxy } from '../testing/tcp-proxy.ts';
 import { decideLimits, limitStateKey } from './decide.ts';
 import type { Tat } from './gcra.ts';
 import { defineLimiterSuite } from './limiter.suite.ts';
@@ -688,44 +689,8 @@ describe('redis: failures', () => {
 
   /** A TCP proxy to the real Redis that a test can cut, refuse, or freeze. */
   const proxyToRedis = async () => {
-    const target = new URL(ns.url);
-    const links = new Set<{ client: Socket; upstream: Socket; frozen: boolean }>();
-    let refusing = false;
-    const server = createServer((client) => {
-      client.on('error', () => {});
-      if (refusing) return void client.destroy();
-      const upstream = connect(Number(target.port || 6379), target.hostname);
-      upstream.on('error', () => {});
-      const link = { client, upstream, frozen: false };
-      links.add(link);
-      client.on('data', (data) => void (link.frozen || upstream.write(data)));
-      upstream.on('data', (data) => void (link.frozen || client.write(data)));
-      client.on('close', () => {
-        upstream.destroy();
-        links.delete(link);
-      });
-      upstream.on('close', () => client.destroy());
-    });
-    const port = await listen(server);
-    return {
-      url: `redis://127.0.0.1:${port}`,
-      /** Drops every connection and refuses new ones. */
-      refuse() {
-        refusing = true;
-        for (const link of links) link.client.destroy();
-      },
-      accept() {
-        refusing = false;
-      },
-      /** The open connections stay open and carry nothing more (a half-open socket). */
-      freeze() {
-        for (const link of links) link.frozen = true;
-      },
-      async close() {
-        for (const link of links) link.client.destroy();
-        await new Promise((resolve) => server.close(resolve));
-      },
-    };
+    const proxy = await startTcpProxy(new URL(ns.url));
+    return Object.assign(proxy, { url: `redis://127.0.0.1:${proxy.port}` });
   };
 
   test('a server that accepts but never answers: consume rejects at once, never hangs', async () => {

@@ -317,7 +317,7 @@ describe('postgres: when the database is unreachable', () => {
 
   test('opening a store where nothing answers rejects after the connection timeout', async () => {
     const proxy = await startTcpProxy(new URL(database.url));
-    proxy.mode = 'blackhole';
+    proxy.blackhole();
     const url = new URL(database.url);
     url.host = `127.0.0.1:${proxy.port}`;
     try {
@@ -351,7 +351,7 @@ describe('postgres: when the database is unreachable', () => {
 
       // 1. The server goes down: every connection is cut and new ones are refused. The idle
       // pooled connections fail in the background: reported, never thrown.
-      proxy.mode = 'down';
+      proxy.refuse();
       for (let i = 0; i < 50 && idleErrors.length === 0; i++) {
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
@@ -361,14 +361,14 @@ describe('postgres: when the database is unreachable', () => {
       await assert.rejects(store.projects.list());
 
       // 2. It is back: the same store answers again, without a restart.
-      proxy.mode = 'pass';
+      proxy.accept();
       await store.ping();
       assert.equal((await store.projects.findByName('default'))?.prefix, 'kw');
       await fillPool();
 
       // 3. Packets are dropped: pooled connections stay open but never answer, and new ones
       // never complete their handshake.
-      proxy.mode = 'blackhole';
+      proxy.blackhole();
       ms = await elapsed(() => assert.rejects(store.ping(), /did not answer|timeout/i));
       assert.ok(ms < 2000, `ping took ${ms} ms`);
       ms = await elapsed(() =>
@@ -377,7 +377,7 @@ describe('postgres: when the database is unreachable', () => {
       assert.ok(ms < 3000, `query took ${ms} ms`);
 
       // 4. The network heals: connections that timed out were dropped, not handed out again.
-      proxy.mode = 'pass';
+      proxy.accept();
       await fillPool();
       await store.audit.append(auditInput({ after: 'outage' }));
       assert.deepEqual(

@@ -1,55 +1,83 @@
-import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 
 /**
- * A TCP proxy in front of a service (PostgreSQL, Redis) that can pass traffic, swallow it (a network that drops
- * packets: connections stay open and nothing answers) or be down (every connection cut).
+ * A TCP proxy in front of a real server (PostgreSQL, Redis) that a test can cut, refuse or
+ * silence, to play a network that fails the ways real ones do. The one proxy for every fault
+ * test in the repository.
  */
-export function startTcpProxy(target: URL): Promise<{
+export interface TcpProxy {
   port: number;
-  mode: 'pass' | 'blackhole' | 'down';
+  /** Connections accepted so far (each reconnect attempt is one). */
+  readonly accepted: number;
+  /** Drops every connection and refuses (accepts and closes) new ones: the server is down. */
+  refuse(): void;
+  /** Forwards again, on open and new connections. */
+  accept(): void;
+  /** The connections open now stay open and carry nothing more, for good: a half-open link. */
+  freeze(): void;
+  /** Every connection, open or new, stays open and carries nothing until `accept()`: dropped packets. */
+  blackhole(): void;
   close(): Promise<void>;
-}> {
-  const sockets = new Set<Socket>();
-  const state = { mode: 'pass' as 'pass' | 'blackhole' | 'down' };
-  const server: Server = createServer((client) => {
+}
+
+const DEFAULT_PORTS: Record<string, number> = {
+  'redis:': 6379,
+  'postgres:': 5432,
+  'postgresql:': 5432,
+};
+
+export async function startTcpProxy(target: URL): Promise<TcpProxy> {
+  const host = target.hostname || '127.0.0.1';
+  const port = Number(target.port || DEFAULT_PORTS[target.protocol] || 0);
+  const links = new Set<{ client: Socket; upstream: Socket; frozen: boolean }>();
+  let refusing = false;
+  let blackholing = false;
+  let accepted = 0;
+  const server = createServer((client) => {
+    accepted++;
     client.on('error', () => {});
-    if (state.mode === 'down') {
+    if (refusing) {
       client.destroy();
       return;
     }
-    const upstream = tcpConnect(
-      Number(target.port || (target.protocol === 'redis:' ? 6379 : 5432)),
-      target.hostname || '127.0.0.1',
-    );
+    const upstream = connect(port, host);
     upstream.on('error', () => {});
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-    }
-    client.on('data', (chunk) => state.mode === 'pass' && upstream.write(chunk));
-    upstream.on('data', (chunk) => state.mode === 'pass' && client.write(chunk));
-    client.on('close', () => upstream.destroy());
+    const link = { client, upstream, frozen: false };
+    links.add(link);
+    const passes = () => !link.frozen && !blackholing;
+    client.on('data', (data) => void (passes() && upstream.write(data)));
+    upstream.on('data', (data) => void (passes() && client.write(data)));
+    client.on('close', () => {
+      upstream.destroy();
+      links.delete(link);
+    });
     upstream.on('close', () => client.destroy());
   });
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      resolve({
-        port,
-        get mode() {
-          return state.mode;
-        },
-        set mode(mode) {
-          state.mode = mode;
-          if (mode === 'down') for (const s of sockets) s.destroy();
-        },
-        close: () =>
-          new Promise<void>((done) => {
-            for (const s of sockets) s.destroy();
-            server.close(() => done());
-          }),
-      });
-    });
-  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (!address || typeof address !== 'object') throw new Error('proxy: no address');
+  return {
+    port: address.port,
+    get accepted() {
+      return accepted;
+    },
+    refuse() {
+      refusing = true;
+      for (const link of links) link.client.destroy();
+    },
+    accept() {
+      refusing = false;
+      blackholing = false;
+    },
+    freeze() {
+      for (const link of links) link.frozen = true;
+    },
+    blackhole() {
+      blackholing = true;
+    },
+    async close() {
+      for (const link of links) link.client.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
 }
