@@ -588,3 +588,28 @@ export class Link<S> {
     this.#probing = false;
   }
 }
+
+/**
+ * What every cluster channel takes. Defaults differ per backend (Redis: 1000 ms deadlines,
+ * PostgreSQL: 2000 ms); the heartbeat is PING on Redis and `select 1` on PostgreSQL.
+ */
+export interface ChannelLinkOptions {
+  /** Connection errors, failed publishes and malformed messages. Default: ignored. */
+  onError?: (error: Error) => void;
+  /** Deadline of connecting (TCP, handshake) and of subscribing. */
+  connectTimeoutMs?: number;
+  /** Deadline of one publish. */
+  commandTimeoutMs?: number;
+  /** Reconnect backoff: at once, then 50 ms doubling up to this (with jitter). Default 2000. */
+  maxReconnectDelayMs?: number;
+  /** A heartbeat on the subscribed connection this often. Default 1000. */
+  heartbeatIntervalMs?: number;
+  /** A heartbeat not answered within this drops the connection. Default 1000. */
+  heartbeatTimeoutMs?: number;
+  /** An unsent publish is re-sent for this long, then dropped. Default 30000 (the cache max age). */
+  retryForMs?: number;
+  /** At most this many unsent publishes are kept. Default 10000. */
+  maxPending?: number;
+  /** This node's id in messages (to skip its own echo). Default: a random UUID. */
+  nodeId?: string;
+}

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import {
   ChannelCore,
+  type ChannelLinkOptions,
   type Invalidation,
   type InvalidationChannel,
   InvalidationChannelError,
@@ -21,29 +22,11 @@ import {
  * re-sent. NOTIFY is per database: every node must use the same database and channel name.
  * Payloads must be shorter than 8000 bytes; messages are about 100 (checked before sending).
  */
-export interface PostgresInvalidationChannelOptions {
+export interface PostgresInvalidationChannelOptions extends ChannelLinkOptions {
   /** A `postgres://` URL (the store's database). */
   url: string;
   /** The NOTIFY channel: 1–63 bytes, case-sensitive. Default `kw_invalidate`. */
   channel?: string;
-  /** Connection errors, failed publishes and malformed messages. Default: ignored. */
-  onError?: (error: Error) => void;
-  /** Deadline of connecting (TCP and start-up) and of LISTEN. Default 2000. */
-  connectTimeoutMs?: number;
-  /** Deadline of one pg_notify. Default 2000. */
-  commandTimeoutMs?: number;
-  /** Reconnect backoff: at once, then 50 ms doubling up to this (with jitter). Default 2000. */
-  maxReconnectDelayMs?: number;
-  /** `select 1` on the listening connection this often. Default 1000. */
-  heartbeatIntervalMs?: number;
-  /** A heartbeat not answered within this drops the connection. Default 1000. */
-  heartbeatTimeoutMs?: number;
-  /** An unsent publish is re-sent for this long, then dropped. Default 30000 (the cache max age). */
-  retryForMs?: number;
-  /** At most this many unsent publishes are kept. Default 10000. */
-  maxPending?: number;
-  /** This node's id in messages (to skip its own echo). Default: a random UUID. */
-  nodeId?: string;
   /** `application_name` of the connections (shown in pg_stat_activity). */
   applicationName?: string;
 }

@@ -1,6 +1,7 @@
 import { createClient, type RedisClientOptions } from 'redis';
 import {
   ChannelCore,
+  type ChannelLinkOptions,
   type Invalidation,
   type InvalidationChannel,
   InvalidationChannelError,
@@ -30,7 +31,7 @@ import {
  * a new one after a capped backoff, which covers a dropped socket, a handshake with no answer
  * and a heartbeat with no answer alike, and re-subscribes before the link counts as up.
  */
-export interface RedisInvalidationChannelOptions {
+export interface RedisInvalidationChannelOptions extends ChannelLinkOptions {
   /** Default `redis://127.0.0.1:6379`. */
   url?: string;
   /** Extra node-redis options (password, TLS, database…); the failure settings below win. */
@@ -41,24 +42,6 @@ export interface RedisInvalidationChannelOptions {
    * node of one deployment uses the same prefix, and deployments sharing a server differ.
    */
   prefix?: string;
-  /** Connection errors, failed publishes and malformed messages. Default: ignored. */
-  onError?: (error: Error) => void;
-  /** TCP connect timeout, and the deadline of the handshake and the subscribe. Default 1000. */
-  connectTimeoutMs?: number;
-  /** Deadline of one PUBLISH. Default 1000. */
-  commandTimeoutMs?: number;
-  /** Reconnect backoff: at once, then 50 ms doubling up to this (with jitter). Default 2000. */
-  maxReconnectDelayMs?: number;
-  /** PING on the subscribed connection this often. Default 1000. */
-  heartbeatIntervalMs?: number;
-  /** A PING not answered within this drops the connection. Default 1000. */
-  heartbeatTimeoutMs?: number;
-  /** An unsent publish is re-sent for this long, then dropped. Default 30000 (the cache max age). */
-  retryForMs?: number;
-  /** At most this many unsent publishes are kept. Default 10000. */
-  maxPending?: number;
-  /** This node's id in messages (to skip its own echo). Default: a random UUID. */
-  nodeId?: string;
 }
 
 type Client = ReturnType<typeof createClient>;
