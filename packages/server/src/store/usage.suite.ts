@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { usageEvent } from '../usage/testing/events.ts';
 import type { UsageEvent } from '../usage/types.ts';
 import type { Store } from './types.ts';
 import { USAGE_INSERT_CHUNK } from './usage-repository.ts';
@@ -29,25 +30,14 @@ export function defineUsageSuite(backend: string, openStore: () => Promise<Store
       return nextDay;
     };
 
-    const event = (overrides: Partial<UsageEvent> = {}): UsageEvent => ({
-      at: Date.UTC(2030, 0, 1),
-      keyId: 'key_A',
-      projectId: 'prj_P',
-      ownerId: 'user_1',
-      env: 'prod',
-      outcome: 'VALID',
-      entryPoint: 'verify',
-      route: 'GET /v1/orders',
-      status: 200,
-      latencyMs: 2,
-      clientIp: '203.0.113.9',
-      userAgent: 'curl/8.5.0',
-      cost: 1,
-      tokensIn: null,
-      tokensOut: null,
-      costMicros: null,
-      ...overrides,
-    });
+    const event = (overrides: Partial<UsageEvent> = {}): UsageEvent =>
+      usageEvent({
+        route: 'GET /v1/orders',
+        latencyMs: 2,
+        clientIp: '203.0.113.9',
+        userAgent: 'curl/8.5.0',
+        ...overrides,
+      });
 
     test('events round-trip every field, in insertion order', async () => {
       const t = day();

@@ -3,27 +3,11 @@ import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openSqliteStore } from '../store/index.ts';
 import { UsageRecorder } from './recorder.ts';
+import { usageEvent } from './testing/events.ts';
 import type { UsageEvent } from './types.ts';
 
-const event = (seq: number, overrides: Partial<UsageEvent> = {}): UsageEvent => ({
-  at: Date.UTC(2030, 0, 1) + seq,
-  keyId: 'key_A',
-  projectId: 'prj_P',
-  ownerId: null,
-  env: 'prod',
-  outcome: 'VALID',
-  entryPoint: 'verify',
-  route: `/seq/${seq}`,
-  status: 200,
-  latencyMs: 1,
-  clientIp: null,
-  userAgent: null,
-  cost: 1,
-  tokensIn: null,
-  tokensOut: null,
-  costMicros: null,
-  ...overrides,
-});
+const event = (seq: number, overrides: Partial<UsageEvent> = {}): UsageEvent =>
+  usageEvent({ at: Date.UTC(2030, 0, 1) + seq, ownerId: null, route: `/seq/${seq}`, ...overrides });
 
 /** A repository that keeps every batch it was given, and can be made to fail or stall. */
 function fakeUsage() {

@@ -1,28 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { rollUp } from './rollup.ts';
+import { usageEvent } from './testing/events.ts';
 import type { UsageEvent } from './types.ts';
 
 const T = Date.UTC(2030, 5, 15);
-const event = (overrides: Partial<UsageEvent>): UsageEvent => ({
-  at: T,
-  keyId: 'key_A',
-  projectId: 'prj_P',
-  ownerId: 'user_1',
-  env: 'prod',
-  outcome: 'VALID',
-  entryPoint: 'verify',
-  route: null,
-  status: 200,
-  latencyMs: 1,
-  clientIp: null,
-  userAgent: null,
-  cost: 1,
-  tokensIn: null,
-  tokensOut: null,
-  costMicros: null,
-  ...overrides,
-});
+const event = (overrides: Partial<UsageEvent>): UsageEvent => usageEvent({ at: T, ...overrides });
 
 describe('rollUp', () => {
   test('one delta per granularity, bucket and dimensions, with summed measures', () => {

@@ -6,6 +6,7 @@ import { manualClock } from '../../clock/index.ts';
 import { openSqliteStore, type Store } from '../../store/index.ts';
 import type { UsageEvent } from '../../usage/index.ts';
 import { UsageService } from '../../usage/index.ts';
+import { usageEvent } from '../../usage/testing/events.ts';
 import { handleError } from '../problem.ts';
 import { compileValidator } from '../validator.ts';
 import { usageRoutes } from './usage.ts';
@@ -13,25 +14,8 @@ import { usageRoutes } from './usage.ts';
 const NOW = Date.UTC(2030, 0, 2, 12, 30);
 const HOUR = 3_600_000;
 
-const event = (overrides: Partial<UsageEvent>): UsageEvent => ({
-  at: NOW - HOUR,
-  keyId: 'key_A',
-  projectId: 'prj_P',
-  ownerId: 'user_1',
-  env: 'prod',
-  outcome: 'VALID',
-  entryPoint: 'verify',
-  route: null,
-  status: 200,
-  latencyMs: 4,
-  clientIp: null,
-  userAgent: null,
-  cost: 1,
-  tokensIn: null,
-  tokensOut: null,
-  costMicros: null,
-  ...overrides,
-});
+const event = (overrides: Partial<UsageEvent>): UsageEvent =>
+  usageEvent({ at: NOW - HOUR, latencyMs: 4, ...overrides });
 
 /**
  * The route on its own Fastify instance with the app's validator and error handler: the
