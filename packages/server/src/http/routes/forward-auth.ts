@@ -97,10 +97,9 @@ export function forwardAuthRoutes(kw: Keywarden): FastifyPluginAsync {
           userAgent: headerValue(request, 'user-agent') ?? null,
         },
       });
-      for (const [name, value] of Object.entries(
-        rateLimitHeaders({ ...result, allowed: result.valid }),
-      )) {
-        reply.header(name, value);
+      // Most keys have no limits: no headers to build, nothing to allocate.
+      if (result.limits.length > 0 || result.retryAfterSeconds !== null) {
+        reply.headers(rateLimitHeaders({ ...result, allowed: result.valid }));
       }
       if (result.valid && result.key) {
         reply.header('x-keywarden-key-id', result.key.id);
