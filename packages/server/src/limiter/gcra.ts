@@ -112,6 +112,52 @@ export function gcra(
   };
 }
 
+/**
+ * The longest a tat may run ahead of now (100 years). Only a settle can move a tat past the
+ * window (a debt); capping it keeps every number a safe integer, in JavaScript and in Lua.
+ */
+export const MAX_TAT_AHEAD_MS = 3_155_760_000_000;
+
+/**
+ * Moves a tat by `delta` cost units without a limit check: what `settle` does when the real
+ * count differs from the reserved estimate. `delta > 0` charges the extra even past the limit
+ * (the tat runs ahead of the window: later requests wait for the debt), capped at
+ * `MAX_TAT_AHEAD_MS` ahead; `delta < 0` gives units back, but never fills the bucket past
+ * full. Null: a full bucket (no state to keep).
+ */
+export function adjustTat(
+  tat: Tat | null,
+  nowMs: number,
+  delta: number,
+  rule: RateLimitRule,
+): Tat | null {
+  assertValidRule(rule);
+  if (!Number.isSafeInteger(delta)) {
+    throw new RangeError(`delta must be an integer, got ${String(delta)}`);
+  }
+  const held = tat !== null && isAhead(tat, nowMs) ? tat : null;
+  if (delta === 0) return held;
+  const { limit } = rule;
+  const [q, r] = mulDivMod(Math.abs(delta), rule.windowSeconds * 1000, limit);
+  if (delta > 0) {
+    const base = held ?? { ms: nowMs, fraction: 0 };
+    // q may be inexact past 2^53 (and is in Lua), but then it is far beyond the cap too.
+    if (q >= MAX_TAT_AHEAD_MS - (base.ms - nowMs))
+      return { ms: nowMs + MAX_TAT_AHEAD_MS, fraction: 0 };
+    const carried = base.fraction + r;
+    return carried >= limit
+      ? { ms: base.ms + q + 1, fraction: carried - limit }
+      : { ms: base.ms + q, fraction: carried };
+  }
+  if (held === null) return null;
+  const borrowed = held.fraction - r;
+  const next: Tat =
+    borrowed < 0
+      ? { ms: held.ms - q - 1, fraction: borrowed + limit }
+      : { ms: held.ms - q, fraction: borrowed };
+  return isAhead(next, nowMs) ? next : null;
+}
+
 /** `remaining` and `resetMs` for a bucket whose tat is `tat` (≥ now) at `nowMs`. */
 function level(
   tat: Tat,

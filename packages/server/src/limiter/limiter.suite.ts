@@ -2,13 +2,18 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { type ManualClock, manualClock } from '../clock/index.ts';
+import { BudgetLoadError, budgetPeriodStart } from './budget.ts';
 import type {
+  BudgetRule,
   CreditsConfig,
   CreditsState,
   LimitDecision,
   LimitRequest,
   RateLimiter,
   RateLimitRule,
+  Reservation,
+  ReserveDecision,
+  ReserveRequest,
 } from './types.ts';
 
 /**
@@ -395,6 +400,347 @@ export function defineLimiterSuite(
         limiter.consume({ limits: [{ subject: subject('key'), rule: rule('r', 0) }], cost: 1 }),
         RangeError,
       );
+    });
+
+    // ---- reserve → settle: token limits and money budgets (the gateway) ----
+
+    /** A `loadSpent` that answers `spent` after `delayMs`, recording every call. */
+    const store = (spent = 0, delayMs = 5) => {
+      const calls: Array<[string, string, number]> = [];
+      const loadSpent: ReserveRequest['loadSpent'] = async (who, budgetRule, periodStartMs) => {
+        calls.push([who, budgetRule.name, periodStartMs]);
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+        return spent;
+      };
+      return { calls, loadSpent };
+    };
+    const budgetRule = (
+      name: string,
+      amountMicros: number,
+      period: BudgetRule['period'] = 'total',
+    ): BudgetRule => ({ name, amountMicros, period });
+    const tokenRule = (name: string, limit: number): RateLimitRule => ({
+      name,
+      limit,
+      windowSeconds: HOUR_S,
+      unit: 'tokens',
+    });
+    const reserveCodes = (decisions: ReserveDecision[]) =>
+      decisions.map((decision) => decision.code);
+    const allowed = (decisions: ReserveDecision[]) =>
+      decisions.filter((decision) => decision.allowed).length;
+    const reservationOf = (decision: ReserveDecision): Reservation => {
+      assert.ok(decision.reservation, decision.code);
+      return decision.reservation;
+    };
+
+    test('reserve: 20 concurrent reserves against a budget of two estimates admit exactly 2', async () => {
+      const { calls, loadSpent } = store(0);
+      const request: ReserveRequest = {
+        tokenLimits: [],
+        tokens: 0,
+        budgets: [{ subject: subject('key'), rule: budgetRule('lifetime', 2000) }],
+        costMicros: 1000,
+        loadSpent,
+      };
+      const decisions = await Promise.all(
+        Array.from({ length: 20 }, () => limiter.reserve(request)),
+      );
+      assert.equal(allowed(decisions), 2);
+      assert.equal(reserveCodes(decisions).filter((code) => code === 'BUDGET_EXCEEDED').length, 18);
+      assert.ok(decisions.every((d) => (d.budgets[0]?.spentMicros ?? 0) <= 2000));
+      assert.equal(calls.length, 1);
+      const denied = decisions.find((d) => !d.allowed)!;
+      assert.deepEqual([denied.retryAfterSeconds, denied.reservation], [null, null]);
+    });
+
+    test('reserve: loadSpent is asked once for 20 concurrent first uses, and its answer counts', async () => {
+      const { calls, loadSpent } = store(7000, 20);
+      const rule = budgetRule('monthly', 10_000, 'month');
+      const request: ReserveRequest = {
+        tokenLimits: [],
+        tokens: 0,
+        budgets: [{ subject: subject('owner'), rule }],
+        costMicros: 1000,
+        loadSpent,
+      };
+      const decisions = await Promise.all(
+        Array.from({ length: 20 }, () => limiter.reserve(request)),
+      );
+      assert.equal(allowed(decisions), 3);
+      assert.deepEqual(calls, [
+        [subject('owner'), 'monthly', budgetPeriodStart('month', backendNow())],
+      ]);
+      // Held from now on: no more loads, and the state goes on from there.
+      const again = await limiter.reserve({ ...request, costMicros: 0 });
+      assert.deepEqual(
+        [again.code, again.budgets[0]?.spentMicros, again.budgets[0]?.remainingMicros],
+        ['VALID', 10_000, 0],
+      );
+      assert.equal(calls.length, 1);
+    });
+
+    test('settle: a smaller actual frees room for another request; a larger one blocks', async () => {
+      const { loadSpent } = store(0);
+      const request: ReserveRequest = {
+        tokenLimits: [],
+        tokens: 0,
+        budgets: [{ subject: subject('key'), rule: budgetRule('daily', 3000, 'month') }],
+        costMicros: 1000,
+        loadSpent,
+      };
+      const first = await Promise.all([1, 2, 3].map(() => limiter.reserve(request)));
+      assert.equal(allowed(first), 3);
+      assert.equal((await limiter.reserve(request)).code, 'BUDGET_EXCEEDED');
+      await limiter.settle(reservationOf(first[0]!), { tokens: 0, costMicros: 0 });
+      const fourth = await limiter.reserve(request);
+      assert.deepEqual([fourth.code, fourth.budgets[0]?.spentMicros], ['VALID', 3000]);
+      await limiter.settle(reservationOf(first[1]!), { tokens: 0, costMicros: 2000 });
+      // 4,000 spent of 3,000: even a free request waits for the next period.
+      const blocked = await limiter.reserve({ ...request, costMicros: 0 });
+      assert.equal(blocked.code, 'BUDGET_EXCEEDED');
+      assert.deepEqual(
+        [blocked.budgets[0]?.spentMicros, blocked.budgets[0]?.remainingMicros],
+        [4000, 0],
+      );
+      assert.ok((blocked.retryAfterSeconds ?? 0) > 0);
+      // Settling a refund below zero stops at zero.
+      for (const decision of [first[2]!, fourth]) {
+        await limiter.settle(reservationOf(decision), { tokens: 0, costMicros: 0 });
+      }
+      // (2,000 left: settling one reservation three more times would go to −1,000.)
+      for (let i = 0; i < 3; i++) {
+        await limiter.settle(reservationOf(first[1]!), { tokens: 0, costMicros: 0 });
+      }
+      const after = await limiter.reserve({ ...request, costMicros: 0 });
+      assert.equal(after.budgets[0]?.spentMicros, 0);
+    });
+
+    test('reserve: a budget that denies moves no token limit (all or nothing)', async () => {
+      const { loadSpent } = store(0);
+      const limits = [
+        { subject: subject('key'), rule: tokenRule('tpm', 10_000) },
+        { subject: subject('owner'), rule: tokenRule('tpm', 50_000) },
+      ];
+      const budgets = [{ subject: subject('owner'), rule: budgetRule('lifetime', 5000) }];
+      const first = await limiter.reserve({
+        tokenLimits: limits,
+        tokens: 1000,
+        budgets,
+        costMicros: 4000,
+        loadSpent,
+      });
+      assert.deepEqual(
+        first.tokenLimits.map((limit) => limit.remaining),
+        [9000, 49_000],
+      );
+      const denied = await limiter.reserve({
+        tokenLimits: limits,
+        tokens: 2000,
+        budgets,
+        costMicros: 1001,
+        loadSpent,
+      });
+      assert.equal(denied.code, 'BUDGET_EXCEEDED');
+      assert.deepEqual(
+        denied.tokenLimits.map((limit) => limit.remaining),
+        [9000, 49_000],
+      );
+      const check = await limiter.reserve({
+        tokenLimits: limits,
+        tokens: 0,
+        budgets: [],
+        costMicros: 0,
+        loadSpent,
+      });
+      assert.deepEqual(
+        check.tokenLimits.map((limit) => limit.remaining),
+        [9000, 49_000],
+      );
+      // And a token limit that denies charges no budget.
+      const tooMany = await limiter.reserve({
+        tokenLimits: limits,
+        tokens: 9001,
+        budgets,
+        costMicros: 1000,
+        loadSpent,
+      });
+      assert.equal(tooMany.code, 'RATE_LIMITED');
+      assert.equal(tooMany.budgets[0]?.spentMicros, 4000);
+      const fits = await limiter.reserve({
+        tokenLimits: [],
+        tokens: 0,
+        budgets,
+        costMicros: 1000,
+        loadSpent,
+      });
+      assert.deepEqual([fits.code, fits.budgets[0]?.spentMicros], ['VALID', 5000]);
+    });
+
+    test('tokens: settle gives back and charges debts; a rule used by consume is the same bucket', async () => {
+      const { loadSpent } = store(0);
+      const tpm = { subject: subject('key'), rule: tokenRule('tpm', 10_000) };
+      const request = (tokens: number): ReserveRequest => ({
+        tokenLimits: [tpm],
+        tokens,
+        budgets: [],
+        costMicros: 0,
+        loadSpent,
+      });
+      const reserved = await limiter.reserve(request(4000));
+      assert.equal(reserved.tokenLimits[0]?.remaining, 6000);
+      await limiter.settle(reservationOf(reserved), { tokens: 1000, costMicros: 0 });
+      assert.equal((await limiter.reserve(request(0))).tokenLimits[0]?.remaining, 9000);
+      const viaConsume = await limiter.consume({ limits: [tpm], cost: 0 });
+      assert.equal(viaConsume.limits[0]?.remaining, 9000);
+
+      const tooBig = await limiter.reserve(request(10_001));
+      assert.deepEqual([tooBig.code, tooBig.retryAfterSeconds], ['RATE_LIMITED', null]);
+
+      const small = await limiter.reserve(request(1000));
+      await limiter.settle(reservationOf(small), { tokens: 25_000, costMicros: 0 });
+      // 1,000 + 25,000 tokens at 0.36 s each: 9,360 s behind, 5,760 s past the window.
+      const debt = await limiter.reserve(request(1));
+      assert.equal(debt.code, 'RATE_LIMITED');
+      assert.ok(
+        debt.retryAfterSeconds !== null &&
+          debt.retryAfterSeconds <= 5761 &&
+          debt.retryAfterSeconds >= 5759,
+        String(debt.retryAfterSeconds),
+      );
+      assert.equal(debt.tokenLimits[0]?.remaining, 0);
+    });
+
+    test(
+      'budgets: a period rolls over at its first ms; a late settle lands in its own period',
+      timeTravel,
+      async () => {
+        const { calls, loadSpent } = store(0);
+        const rule = budgetRule('hourly', 2000, 'hour');
+        const request: ReserveRequest = {
+          tokenLimits: [],
+          tokens: 0,
+          budgets: [{ subject: subject('key'), rule }],
+          costMicros: 1000,
+          loadSpent,
+        };
+        const hour = Date.UTC(2026, 0, 1, 11);
+        clock.set(hour - 1);
+        const old = await Promise.all([1, 2, 3].map(() => limiter.reserve(request)));
+        assert.deepEqual(reserveCodes(old), ['VALID', 'VALID', 'BUDGET_EXCEEDED']);
+        assert.equal(old[2]?.retryAfterSeconds, 1);
+        assert.equal(old[2]?.budgets[0]?.resetSeconds, 1);
+        clock.set(hour);
+        const fresh = await limiter.reserve(request);
+        assert.deepEqual([fresh.code, fresh.budgets[0]?.spentMicros], ['VALID', 1000]);
+        assert.equal(fresh.budgets[0]?.resetSeconds, 3600);
+        assert.deepEqual(
+          calls.map(([, , start]) => start),
+          [hour - 3_600_000, hour],
+        );
+        // Settling an old reservation to 0 frees the old hour, not the new one.
+        await limiter.settle(reservationOf(old[0]!), { tokens: 0, costMicros: 0 });
+        assert.equal((await limiter.reserve(request)).code, 'VALID');
+        assert.equal((await limiter.reserve(request)).code, 'BUDGET_EXCEEDED');
+        clock.set(hour - 1);
+        const back = await limiter.reserve({ ...request, costMicros: 0 });
+        assert.equal(back.budgets[0]?.spentMicros, 1000);
+      },
+    );
+
+    test('budgets: weeks start on Monday and months on the 1st (UTC)', timeTravel, async () => {
+      const { calls, loadSpent } = store(0);
+      const request = (period: BudgetRule['period']): ReserveRequest => ({
+        tokenLimits: [],
+        tokens: 0,
+        budgets: [{ subject: subject('key'), rule: budgetRule(period, 1000, period) }],
+        costMicros: 1000,
+        loadSpent,
+      });
+      clock.set(Date.UTC(2028, 1, 29, 23, 59, 59, 999)); // a Tuesday, a leap day
+      assert.equal((await limiter.reserve(request('week'))).code, 'VALID');
+      assert.equal((await limiter.reserve(request('month'))).code, 'VALID');
+      const week = await limiter.reserve(request('week'));
+      const month = await limiter.reserve(request('month'));
+      assert.equal(week.retryAfterSeconds, 5 * 86_400 + 1); // to Monday 6 March
+      assert.equal(month.retryAfterSeconds, 1);
+      clock.advance(1);
+      assert.equal((await limiter.reserve(request('month'))).code, 'VALID');
+      assert.equal((await limiter.reserve(request('week'))).code, 'BUDGET_EXCEEDED');
+      assert.deepEqual(
+        calls.map(([, name, start]) => [name, new Date(start).toISOString()]),
+        [
+          ['week', '2028-02-28T00:00:00.000Z'],
+          ['month', '2028-02-01T00:00:00.000Z'],
+          ['month', '2028-03-01T00:00:00.000Z'],
+        ],
+      );
+    });
+
+    test('reserve: nothing to limit is allowed; invalid requests and a failing store are refused', async () => {
+      const { loadSpent } = store(0);
+      const empty = await limiter.reserve({
+        tokenLimits: [],
+        tokens: 10,
+        budgets: [],
+        costMicros: 10,
+        loadSpent,
+      });
+      assert.deepEqual([empty.code, empty.tokenLimits, empty.budgets], ['VALID', [], []]);
+      await limiter.settle(reservationOf(empty), { tokens: 99, costMicros: 99 });
+      const base = {
+        tokenLimits: [],
+        tokens: 0,
+        budgets: [],
+        costMicros: 0,
+        loadSpent,
+      } satisfies ReserveRequest;
+      await assert.rejects(limiter.reserve({ ...base, tokens: -1 }), RangeError);
+      await assert.rejects(limiter.reserve({ ...base, costMicros: 0.5 }), RangeError);
+      await assert.rejects(
+        limiter.reserve({
+          ...base,
+          budgets: [{ subject: subject('key'), rule: budgetRule('b', 0) }],
+        }),
+        RangeError,
+      );
+      await assert.rejects(
+        limiter.reserve({
+          ...base,
+          tokenLimits: [{ subject: subject('key'), rule: { ...tokenRule('t', 1), limit: -1 } }],
+        }),
+        RangeError,
+      );
+      await assert.rejects(
+        limiter.settle(reservationOf(empty), { tokens: -1, costMicros: 0 }),
+        RangeError,
+      );
+      const budgets = [{ subject: subject('key'), rule: budgetRule('b', 10) }];
+      let failures = 0;
+      await assert.rejects(
+        limiter.reserve({
+          ...base,
+          budgets,
+          costMicros: 1,
+          loadSpent: async () => {
+            failures++;
+            throw new Error('store down');
+          },
+        }),
+        BudgetLoadError,
+      );
+      await assert.rejects(
+        limiter.reserve({ ...base, budgets, costMicros: 1, loadSpent: async () => -3 }),
+        BudgetLoadError,
+      );
+      // Nothing was initialised by the failures: the next request loads again.
+      const ok = await limiter.reserve({
+        ...base,
+        budgets,
+        costMicros: 1,
+        loadSpent: async () => 9,
+      });
+      assert.deepEqual([ok.code, ok.budgets[0]?.spentMicros, failures], ['VALID', 10, 1]);
     });
   });
 }

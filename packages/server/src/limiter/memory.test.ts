@@ -108,3 +108,56 @@ test('memory: the sweep timer runs on its own and does not hold the process', as
   assert.equal(limiter.size.limits, 0);
   await limiter.close();
 });
+
+test('memory: budget states are kept for late settles, then swept; the bound forgets the oldest', async () => {
+  const clock = manualClock(Date.UTC(2026, 0, 1, 10, 30));
+  const limiter = new MemoryRateLimiter({
+    clock,
+    sweepIntervalMs: 0,
+    totalBudgetIdleMs: 60_000,
+    maxBudgetStates: 3,
+  });
+  let loads = 0;
+  const reserve = (subject: string, period: 'hour' | 'total', costMicros = 1) =>
+    limiter.reserve({
+      tokenLimits: [],
+      tokens: 0,
+      budgets: [{ subject, rule: { name: 'b', amountMicros: 10, period } }],
+      costMicros,
+      loadSpent: async () => {
+        loads++;
+        return 0;
+      },
+    });
+  const hourly = await reserve('key:h', 'hour', 4);
+  await reserve('key:t', 'total');
+  assert.equal(limiter.size.budgets, 2);
+  // The hour ends at 11:00; its state stays until 12:00 (the margin) for late settles.
+  clock.set(Date.UTC(2026, 0, 1, 11, 59, 59, 999));
+  await reserve('key:t', 'total');
+  limiter.sweep();
+  assert.equal(limiter.size.budgets, 2);
+  await limiter.settle(hourly.reservation!, { tokens: 0, costMicros: 1 });
+  clock.advance(1);
+  limiter.sweep();
+  assert.equal(limiter.size.budgets, 1, 'the ended hour went; the used total stays');
+  clock.advance(60_000);
+  limiter.sweep();
+  assert.equal(limiter.size.budgets, 0, 'an idle total goes too');
+  // Forgetting is safe: the next use loads again.
+  const again = await reserve('key:t', 'total');
+  assert.equal(again.budgets[0]?.spentMicros, 1);
+  assert.equal(loads, 3);
+  // At most 3 states: a fourth forgets the least recently used.
+  await reserve('key:a', 'total');
+  await reserve('key:b', 'total');
+  await reserve('key:t', 'total'); // used again: now the most recent
+  await reserve('key:c', 'total');
+  assert.equal(limiter.size.budgets, 3);
+  const before = loads;
+  await reserve('key:t', 'total');
+  assert.equal(loads, before, 'key:t was kept');
+  await reserve('key:a', 'total');
+  assert.equal(loads, before + 1, 'key:a had been forgotten');
+  await limiter.close();
+});

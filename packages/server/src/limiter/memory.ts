@@ -1,7 +1,25 @@
 import type { Clock } from '../clock/index.ts';
+import { budgetPeriodEnd, budgetPeriodStart, budgetStateKey, loadBudgetSpent } from './budget.ts';
 import { decideLimits, limitStateKey } from './decide.ts';
 import { isAhead, type Tat } from './gcra.ts';
-import type { CreditsState, LimitDecision, LimitRequest, RateLimiter } from './types.ts';
+import {
+  assertValidActual,
+  assertValidReserveRequest,
+  decideReserve,
+  decideSettle,
+} from './reserve-decide.ts';
+import { SingleFlight } from './single-flight.ts';
+import type {
+  BudgetRule,
+  CreditsState,
+  LimitDecision,
+  LimitRequest,
+  RateLimiter,
+  Reservation,
+  ReserveDecision,
+  ReserveRequest,
+  SettleActual,
+} from './types.ts';
 
 /**
  * The one-node limiter: states in Maps, decided by `decideLimits`.
@@ -17,6 +35,14 @@ import type { CreditsState, LimitDecision, LimitRequest, RateLimiter } from './t
  *   them), and otherwise until it has been untouched for `creditsIdleMs`; after that the
  *   next request starts again from the stored `initial`, which by then is up to date as long
  *   as the integrator drains and writes back more often than that.
+ * - A budget state is kept until `budgetMarginMs` after its period ended (so that a late
+ *   settle still lands in it), a `total` one until untouched for `totalBudgetIdleMs`; and
+ *   never more than `maxBudgetStates`, the least recently used going first. A forgotten
+ *   state is loaded again from the store (`loadSpent`) when next used.
+ *
+ * Budgets: `reserve` loads the states it does not hold first (awaiting `loadSpent`, one call
+ * per state at a time), then reads, decides and writes in one turn of the event loop, like
+ * `consume`; a state that another call initialised meanwhile wins over the loaded value.
  */
 export interface MemoryRateLimiterOptions {
   clock: Clock;
@@ -24,6 +50,19 @@ export interface MemoryRateLimiterOptions {
   sweepIntervalMs?: number;
   /** Clean (drained) credits states untouched this long are forgotten. */
   creditsIdleMs?: number;
+  /** A budget state is kept this long after its period ended, for late settles. Default 1 h. */
+  budgetMarginMs?: number;
+  /** A `total` budget state untouched this long is forgotten. Default 7 days. */
+  totalBudgetIdleMs?: number;
+  /** At most this many budget states; the least recently used are forgotten. Default 100,000. */
+  maxBudgetStates?: number;
+}
+
+interface BudgetEntry {
+  spent: number;
+  /** The end of the state's period (epoch ms); null for `total`. */
+  endMs: number | null;
+  touchedAt: number;
 }
 
 interface CreditsEntry {
@@ -38,11 +77,20 @@ export class MemoryRateLimiter implements RateLimiter {
   readonly #credits = new Map<string, CreditsEntry>();
   /** Credits subjects changed since the last drain. */
   readonly #dirty = new Set<string>();
+  readonly #budgetMarginMs: number;
+  readonly #totalBudgetIdleMs: number;
+  readonly #maxBudgetStates: number;
+  /** By `budgetStateKey`, least recently used first. */
+  readonly #budgets = new Map<string, BudgetEntry>();
+  readonly #loads = new SingleFlight<number>();
   #timer: NodeJS.Timeout | null = null;
 
   constructor(options: MemoryRateLimiterOptions) {
     this.#clock = options.clock;
     this.#creditsIdleMs = options.creditsIdleMs ?? 60 * 60_000;
+    this.#budgetMarginMs = options.budgetMarginMs ?? 60 * 60_000;
+    this.#totalBudgetIdleMs = options.totalBudgetIdleMs ?? 7 * 24 * 60 * 60_000;
+    this.#maxBudgetStates = Math.max(1, options.maxBudgetStates ?? 100_000);
     const sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
     if (sweepIntervalMs > 0) {
       this.#timer = setInterval(() => this.sweep(), sweepIntervalMs);
@@ -84,6 +132,112 @@ export class MemoryRateLimiter implements RateLimiter {
     return outcome.decision;
   }
 
+  async reserve(request: ReserveRequest): Promise<ReserveDecision> {
+    assertValidReserveRequest(request);
+    // Values loaded by this call, for states it found missing (used only if still missing).
+    const loaded = new Map<string, number>();
+    for (;;) {
+      const now = this.#clock.now();
+      const missing = new Map<string, Promise<void>>();
+      for (const { subject, rule } of request.budgets) {
+        const start = budgetPeriodStart(rule.period, now);
+        const key = budgetStateKey(subject, rule, start);
+        if (this.#budgets.has(key) || loaded.has(key) || missing.has(key)) continue;
+        const load = this.#loads.run(key, async () => {
+          const spent = await loadBudgetSpent(request.loadSpent, subject, rule, start);
+          // Set if absent: a state written meanwhile already counts more than the store.
+          if (!this.#budgets.has(key)) this.#touchBudget(key, spent, rule.period, start);
+          return spent;
+        });
+        missing.set(
+          key,
+          load.then((spent) => {
+            loaded.set(key, spent);
+          }),
+        );
+      }
+      if (missing.size === 0) return this.#reserveNow(request, now, loaded);
+      await Promise.all(missing.values());
+      // The clock may have crossed into a new period meanwhile: look again.
+    }
+  }
+
+  /** Reads, decides and writes without awaiting: atomic within this process. */
+  #reserveNow(request: ReserveRequest, now: number, loaded: Map<string, number>): ReserveDecision {
+    const budgets = request.budgets.map(({ subject, rule }) => {
+      const start = budgetPeriodStart(rule.period, now);
+      const key = budgetStateKey(subject, rule, start);
+      const spent = this.#budgets.get(key)?.spent ?? loaded.get(key) ?? 0;
+      return { subject, rule, spent, key, start };
+    });
+    const outcome = decideReserve(
+      {
+        tokenLimits: request.tokenLimits.map(({ subject, rule }) => ({
+          subject,
+          rule,
+          tat: this.#tats.get(limitStateKey(subject, rule)) ?? null,
+        })),
+        tokens: request.tokens,
+        budgets,
+        costMicros: request.costMicros,
+      },
+      now,
+    );
+    for (const [key, tat] of outcome.tats) this.#tats.set(key, tat);
+    // Every state read is kept (a denial too), so the next request needs no load.
+    for (const { rule, key, start, spent } of budgets) {
+      this.#touchBudget(key, outcome.spent.get(key) ?? spent, rule.period, start);
+    }
+    return outcome.decision;
+  }
+
+  async settle(reservation: Reservation, actual: SettleActual): Promise<void> {
+    assertValidActual(actual);
+    const now = this.#clock.now();
+    const outcome = decideSettle(
+      {
+        tokenLimits: reservation.tokenLimits.map(({ subject, rule }) => ({
+          subject,
+          rule,
+          tat: this.#tats.get(limitStateKey(subject, rule)) ?? null,
+        })),
+        budgets: reservation.budgets.map(({ subject, rule, periodStartMs }) => ({
+          subject,
+          rule,
+          periodStartMs,
+          spent: this.#budgets.get(budgetStateKey(subject, rule, periodStartMs))?.spent ?? null,
+        })),
+        reserved: { tokens: reservation.tokens, costMicros: reservation.costMicros },
+        actual,
+      },
+      now,
+    );
+    for (const [key, tat] of outcome.tats) {
+      if (tat === null) this.#tats.delete(key);
+      else this.#tats.set(key, tat);
+    }
+    for (const { rule, subject, periodStartMs } of reservation.budgets) {
+      const key = budgetStateKey(subject, rule, periodStartMs);
+      const spent = outcome.spent.get(key);
+      if (spent !== undefined) this.#touchBudget(key, spent, rule.period, periodStartMs);
+    }
+  }
+
+  /** Writes a budget state as the most recently used, forgetting the oldest past the bound. */
+  #touchBudget(key: string, spent: number, period: BudgetRule['period'], start: number): void {
+    this.#budgets.delete(key);
+    this.#budgets.set(key, {
+      spent,
+      endMs: budgetPeriodEnd(period, start),
+      touchedAt: this.#clock.now(),
+    });
+    while (this.#budgets.size > this.#maxBudgetStates) {
+      const oldest = this.#budgets.keys().next().value;
+      if (oldest === undefined) break;
+      this.#budgets.delete(oldest);
+    }
+  }
+
   async resetCredits(subject: string): Promise<void> {
     // A pending write-back would overwrite the operator's new value: drop it too.
     this.#credits.delete(subject);
@@ -111,10 +265,17 @@ export class MemoryRateLimiter implements RateLimiter {
         this.#credits.delete(subject);
       }
     }
+    for (const [key, entry] of this.#budgets) {
+      const expired =
+        entry.endMs === null
+          ? now - entry.touchedAt >= this.#totalBudgetIdleMs
+          : now >= entry.endMs + this.#budgetMarginMs;
+      if (expired) this.#budgets.delete(key);
+    }
   }
 
-  get size(): { limits: number; credits: number } {
-    return { limits: this.#tats.size, credits: this.#credits.size };
+  get size(): { limits: number; credits: number; budgets: number } {
+    return { limits: this.#tats.size, credits: this.#credits.size, budgets: this.#budgets.size };
   }
 
   /** Stops the sweep. States are kept, so a last `drainCreditChanges` still has them. */

@@ -1,3 +1,5 @@
+import { GCRA_LUA } from './gcra.lua.ts';
+
 /**
  * The Lua side of `RedisRateLimiter` (redis.ts): one script decides and spends a whole
  * request atomically, one hands a changed credits state over to the write-back.
@@ -31,117 +33,8 @@
  * the time until it passes, rounded up; a credits state is `<remaining>:<lastRefillAt>:<d>`,
  * d = 1 while it holds a change not yet handed to the write-back.
  */
-export const CONSUME_SCRIPT = `
-if redis.replicate_commands then redis.replicate_commands() end
-
-local fmod = math.fmod
-local TWO53 = 9007199254740992
-local MAX_SAFE = 9007199254740991
-
-local function fmt(x)
-  return string.format('%.0f', x)
-end
-
+export const CONSUME_SCRIPT = `${GCRA_LUA}
 local cost = tonumber(ARGV[1])
-local now
-if ARGV[2] ~= '' then
-  now = tonumber(ARGV[2])
-else
-  local t = redis.call('TIME')
-  local us = tonumber(t[2])
-  now = tonumber(t[1]) * 1000 + (us - fmod(us, 1000)) / 1000
-end
-
--- Exact { floor(a*b/d), a*b mod d } for integers a, b >= 0, d > 0, all < 2^53, when the
--- quotient is < 2^53 (always so here: it is at most the window or the limit).
-local function mulDivMod(a, b, d)
-  local product = a * b
-  if product < TWO53 then
-    local r = fmod(product, d)
-    return (product - r) / d, r
-  end
-  -- Shift and add over the bits of b, keeping q*d + r = a * (the bits of b seen so far)
-  -- with 0 <= r < d: every sum below is < 2^53, so exact.
-  local ra = fmod(a, d)
-  local qa = (a - ra) / d
-  local bits = {}
-  local x = b
-  while x > 0 do
-    local bit = fmod(x, 2)
-    bits[#bits + 1] = bit
-    x = (x - bit) / 2
-  end
-  local q, r = 0, 0
-  for i = #bits, 1, -1 do
-    q = q * 2
-    if r >= d - r then
-      r = r - (d - r)
-      q = q + 1
-    else
-      r = r + r
-    end
-    if bits[i] == 1 then
-      q = q + qa
-      if r >= d - ra then
-        r = r - (d - ra)
-        q = q + 1
-      else
-        r = r + ra
-      end
-    end
-  end
-  return q, r
-end
-
--- Exact floor(n / d) for an integer n of any sign and d > 0.
-local function floorDiv(n, d)
-  local r = fmod(n, d)
-  if r < 0 then r = r + d end
-  return (n - r) / d
-end
-
-local function ceilMs(ms, fraction)
-  if fraction > 0 then return ms + 1 end
-  return ms
-end
-
--- remaining and reset ms of a bucket whose tat (ms, fraction) is >= now (gcra.ts level()).
-local function level(ms, fraction, limit, windowMs)
-  local aheadMs = ms - now
-  local remaining = 0
-  if aheadMs <= windowMs then
-    local q, r = mulDivMod(windowMs - aheadMs, limit, windowMs)
-    remaining = math.max(0, q + floorDiv(r - fraction, windowMs))
-  end
-  return remaining, math.max(0, ceilMs(ms, fraction) - now)
-end
-
--- gcra.ts gcra(): allowed, new tat (ms, fraction), remaining, reset ms, retry ms (nil: never).
-local function gcra(tat, c, limit, windowMs)
-  local bms, bfr = now, 0
-  if tat and (tat[1] > now or (tat[1] == now and tat[2] > 0)) then
-    bms, bfr = tat[1], tat[2]
-  end
-  if c > limit then
-    local remaining, reset = level(bms, bfr, limit, windowMs)
-    return false, bms, bfr, remaining, reset, nil
-  end
-  local q, r = mulDivMod(c, windowMs, limit)
-  local carried = bfr + r
-  local nms, nfr
-  if carried >= limit then
-    nms, nfr = bms + q + 1, carried - limit
-  else
-    nms, nfr = bms + q, carried
-  end
-  local nextCeil = ceilMs(nms, nfr)
-  if nextCeil - now <= windowMs then
-    local remaining, reset = level(nms, nfr, limit, windowMs)
-    return true, nms, nfr, remaining, reset, 0
-  end
-  local remaining, reset = level(bms, bfr, limit, windowMs)
-  return false, bms, bfr, remaining, reset, nextCeil - windowMs - now
-end
 
 local hasCredits = ARGV[3] == '1'
 local nStates = #KEYS

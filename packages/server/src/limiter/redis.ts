@@ -1,16 +1,30 @@
 import { createHash } from 'node:crypto';
 import { createClient, type RedisClientOptions } from 'redis';
 import type { Clock } from '../clock/index.ts';
+import { RESERVE_SCRIPT, SETTLE_SCRIPT } from './budget.lua.ts';
+import { budgetPeriodEnd, budgetPeriodStart, loadBudgetSpent } from './budget.ts';
 import { assertValidCredits } from './credits.ts';
 import { assertValidCost, assertValidRule } from './gcra.ts';
 import { CONSUME_SCRIPT, DRAIN_SCRIPT } from './redis.lua.ts';
+import {
+  assertValidActual,
+  assertValidReserveRequest,
+  type ReserveShape,
+} from './reserve-decide.ts';
+import { SingleFlight } from './single-flight.ts';
 import type {
+  BudgetRule,
   CreditsState,
   LimitCode,
   LimitDecision,
   LimitRequest,
   RateLimiter,
   RateLimitRule,
+  Reservation,
+  ReserveCode,
+  ReserveDecision,
+  ReserveRequest,
+  SettleActual,
 } from './types.ts';
 
 /**
@@ -44,7 +58,14 @@ export interface RedisRateLimiterOptions {
   pendingCreditsTtlMs?: number;
   /** The changed-credits index is split over this many sets (cluster load). Default 16. */
   dirtyShards?: number;
-  /** Connection errors (each failed attempt) and best-effort failures; default: ignored. */
+  /** A budget state is kept this long after its period ended, for late settles. Default 1 h. */
+  budgetMarginMs?: number;
+  /** TTL of a `total` budget state, refreshed on every write. Default 7 days. */
+  totalBudgetIdleMs?: number;
+  /**
+   * Connection errors (each failed attempt), best-effort failures and failed settles;
+   * default: ignored.
+   */
   onError?: (error: Error) => void;
   /**
    * Tests only: decide at this clock's time instead of the server's TIME (which is what
@@ -61,6 +82,11 @@ export interface RedisLimitRequest extends LimitRequest {
   tag?: string;
 }
 
+/** A `ReserveRequest` that may name its hash tag, as `RedisLimitRequest` does. */
+export interface RedisReserveRequest extends ReserveRequest {
+  tag?: string;
+}
+
 /** Redis could not answer (unreachable, timed out, closed, or replied with an error). */
 export class RedisLimiterError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -72,11 +98,16 @@ export class RedisLimiterError extends Error {
 type Client = ReturnType<typeof createClient>;
 
 const CODES: readonly LimitCode[] = ['VALID', 'RATE_LIMITED', 'QUOTA_EXCEEDED'];
+const RESERVE_CODES: readonly ReserveCode[] = ['VALID', 'RATE_LIMITED', 'BUDGET_EXCEEDED'];
+/** Reserve rounds (a period boundary, states to load) before giving up: 2–3 in practice. */
+const MAX_RESERVE_ROUNDS = 8;
 const POP_BATCH = 500;
 
 const sha1 = (source: string) => createHash('sha1').update(source).digest('hex');
 const CONSUME_SHA = sha1(CONSUME_SCRIPT);
 const DRAIN_SHA = sha1(DRAIN_SCRIPT);
+const RESERVE_SHA = sha1(RESERVE_SCRIPT);
+const SETTLE_SHA = sha1(SETTLE_SCRIPT);
 
 /** Escapes the characters that delimit key parts or hash tags (`%`, `{`, `}`, `|`). */
 function escapePart(part: string): string {
@@ -105,9 +136,19 @@ function nonNegativeInteger(name: string, value: number, min = 0): number {
 
 /** The subject whose id becomes the hash tag of every key a request touches. */
 export function redisTagOf(request: RedisLimitRequest): string | null {
-  if (typeof request.tag === 'string' && request.tag.length > 0) return request.tag;
   const subjects = request.limits.map(({ subject }) => subject);
   if (request.credits) subjects.push(request.credits.subject);
+  return tagOf(request.tag, subjects);
+}
+
+/** The same rule for a reserve: the named tag, else its owner, else its first subject. */
+export function redisReserveTagOf(request: ReserveShape & { tag?: string }): string | null {
+  const subjects = [...request.tokenLimits, ...request.budgets].map(({ subject }) => subject);
+  return tagOf(request.tag, subjects);
+}
+
+function tagOf(tag: string | undefined, subjects: string[]): string | null {
+  if (typeof tag === 'string' && tag.length > 0) return tag;
   return subjects.find((subject) => subject.startsWith('owner:')) ?? subjects[0] ?? null;
 }
 
@@ -138,6 +179,12 @@ export class RedisLimiterKeys {
     return `${this.tagged(tag)}:cr:${escapePart(subject)}`;
   }
 
+  /** `kw:{owner:acme}:bg:key:k1|monthly|month|1767225600000` — not the amount (see budget.ts). */
+  budget(tag: string, subject: string, rule: BudgetRule, periodStartMs: number): string {
+    const parts = [escapePart(subject), escapePart(rule.name), rule.period, periodStartMs];
+    return `${this.tagged(tag)}:bg:${parts.join('|')}`;
+  }
+
   /** `kw:crtags:key:k1` — the tags under which `subject` has (had) credits, for resetCredits. */
   creditsTags(subject: string): string {
     return `${this.prefix}crtags:${escapePart(subject)}`;
@@ -163,6 +210,11 @@ export class RedisRateLimiter implements RateLimiter {
   readonly #idleMs: number;
   readonly #pendingMs: number;
   readonly #clock: Clock | null;
+  readonly #budgetMarginMs: number;
+  readonly #totalBudgetIdleMs: number;
+  /** `loadSpent` calls in flight, by budget key. */
+  readonly #loads = new SingleFlight<number>();
+  #failedSettles = 0;
   readonly #onError: (error: Error) => void;
   readonly #clientOptions: RedisClientOptions;
   readonly #connectTimeoutMs: number;
@@ -182,6 +234,15 @@ export class RedisRateLimiter implements RateLimiter {
       1,
     );
     this.#clock = options.clockOverride ?? null;
+    this.#budgetMarginMs = nonNegativeInteger(
+      'budgetMarginMs',
+      options.budgetMarginMs ?? 3_600_000,
+    );
+    this.#totalBudgetIdleMs = nonNegativeInteger(
+      'totalBudgetIdleMs',
+      options.totalBudgetIdleMs ?? 7 * 24 * 60 * 60_000,
+      1,
+    );
     this.#onError = options.onError ?? (() => {});
     const maxDelay = options.maxReconnectDelayMs ?? 2000;
     this.#connectTimeoutMs = nonNegativeInteger(
@@ -302,6 +363,133 @@ export class RedisRateLimiter implements RateLimiter {
       return Promise.all([script(client, CONSUME_SHA, CONSUME_SCRIPT, keys, args), ...before]);
     });
     return toDecision(request, reply);
+  }
+
+  /** Settles that failed (Redis did not answer) since start; each was reported to `onError`. */
+  get failedSettles(): number {
+    return this.#failedSettles;
+  }
+
+  /**
+   * One script decides and reserves (budget.lua.ts). Rounds: the script refuses a period
+   * computed on a clock that disagrees with the server's (it answers its time: computed again),
+   * and names the budget states Redis does not hold (loaded with `loadSpent`, one call per
+   * state per node at a time, and sent again as initial values, used only if still absent).
+   */
+  async reserve(request: RedisReserveRequest): Promise<ReserveDecision> {
+    assertValidReserveRequest(request);
+    const { tokens, costMicros } = request;
+    const tag = redisReserveTagOf(request);
+    if (tag === null) {
+      const reservation: Reservation = { tokenLimits: [], tokens, budgets: [], costMicros };
+      const decision: ReserveDecision = {
+        allowed: true,
+        code: 'VALID',
+        tokenLimits: [],
+        budgets: [],
+        retryAfterSeconds: null,
+        reservation,
+      };
+      return decision;
+    }
+    const tatKeys: string[] = [];
+    const perLimit: string[] = [];
+    for (const { subject, rule } of request.tokenLimits) {
+      const index = indexIn(tatKeys, this.keys.limit(tag, subject, rule));
+      perLimit.push(String(index), String(rule.limit), String(rule.windowSeconds * 1000));
+    }
+    const initial = new Map<string, number>();
+    let now = this.#clock ? this.#clock.now() : Date.now();
+    for (let round = 1; round <= MAX_RESERVE_ROUNDS; round++) {
+      const keys = [...tatKeys];
+      const budgets = request.budgets.map(({ subject, rule }) => {
+        const start = budgetPeriodStart(rule.period, now);
+        const key = this.keys.budget(tag, subject, rule, start);
+        return { subject, rule, start, end: budgetPeriodEnd(rule.period, now), key };
+      });
+      const perBudget = budgets.flatMap(({ rule, start, end, key }) => [
+        String(indexIn(keys, key)),
+        String(rule.amountMicros),
+        String(start),
+        String(end ?? -1),
+        initial.has(key) ? String(initial.get(key)) : '',
+      ]);
+      const args = [
+        String(tokens),
+        this.#clock ? String(this.#clock.now()) : '',
+        String(costMicros),
+        String(request.tokenLimits.length),
+        String(this.#budgetMarginMs),
+        String(this.#totalBudgetIdleMs),
+        ...perLimit,
+        ...perBudget,
+      ];
+      const reply = await this.#call('reserve', (client) =>
+        script(client, RESERVE_SHA, RESERVE_SCRIPT, keys, args),
+      );
+      if (!Array.isArray(reply) || reply.length < 2) {
+        throw new RedisLimiterError(`unexpected reply from the reserve script: ${String(reply)}`);
+      }
+      const code = Number(reply[0]);
+      const serverNow = Number(reply[1 + (code <= 2 ? 1 : 0)]);
+      if (code === 3) {
+        now = serverNow;
+        continue;
+      }
+      if (code === 4) {
+        const loads = reply.slice(2).map(async (index) => {
+          const budget = budgets[Number(index)];
+          if (!budget) throw new RedisLimiterError(`unexpected budget index ${String(index)}`);
+          const { subject, rule, start, key } = budget;
+          const spent = await this.#loads.run(key, () =>
+            loadBudgetSpent(request.loadSpent, subject, rule, start),
+          );
+          initial.set(key, spent);
+        });
+        await Promise.all(loads);
+        continue;
+      }
+      return toReserveDecision(request, tag, budgets, reply);
+    }
+    throw new RedisLimiterError(`reserve did not settle within ${MAX_RESERVE_ROUNDS} rounds`);
+  }
+
+  /** One script (budget.lua.ts); a failure is reported to `onError` and counted, not thrown. */
+  async settle(reservation: Reservation, actual: SettleActual): Promise<void> {
+    assertValidActual(actual);
+    const tokenDelta = actual.tokens - reservation.tokens;
+    const costDelta = actual.costMicros - reservation.costMicros;
+    const touchesTokens = tokenDelta !== 0 && reservation.tokenLimits.length > 0;
+    const touchesBudgets = costDelta !== 0 && reservation.budgets.length > 0;
+    if (!touchesTokens && !touchesBudgets) return;
+    const tag = reservation.tag ?? redisReserveTagOf({ ...reservation, tag: undefined });
+    if (tag === null) return;
+    const keys: string[] = [];
+    const perLimit = reservation.tokenLimits.flatMap(({ subject, rule }) => [
+      String(indexIn(keys, this.keys.limit(tag, subject, rule))),
+      String(rule.limit),
+      String(rule.windowSeconds * 1000),
+    ]);
+    const perBudget = reservation.budgets.flatMap(({ subject, rule, periodStartMs }) => [
+      String(indexIn(keys, this.keys.budget(tag, subject, rule, periodStartMs))),
+      String(budgetPeriodEnd(rule.period, periodStartMs) ?? -1),
+    ]);
+    const args = [
+      String(tokenDelta),
+      this.#clock ? String(this.#clock.now()) : '',
+      String(costDelta),
+      String(reservation.tokenLimits.length),
+      String(this.#budgetMarginMs),
+      String(this.#totalBudgetIdleMs),
+      ...perLimit,
+      ...perBudget,
+    ];
+    try {
+      await this.#call('settle', (client) => script(client, SETTLE_SHA, SETTLE_SCRIPT, keys, args));
+    } catch (error) {
+      this.#failedSettles++;
+      this.#onError(asError(error));
+    }
   }
 
   async resetCredits(subject: string): Promise<void> {
@@ -485,6 +673,69 @@ function toDecision(request: LimitRequest, reply: unknown): LimitDecision {
     retryAfterSeconds: code === 'VALID' || retryMs < 0 ? null : ceilSeconds(retryMs),
     credits: request.credits ? { remaining: at(2) } : null,
   };
+}
+
+function toReserveDecision(
+  request: ReserveRequest,
+  tag: string,
+  budgets: Array<{ subject: string; rule: BudgetRule; start: number; end: number | null }>,
+  reply: unknown[],
+): ReserveDecision {
+  const nLimits = request.tokenLimits.length;
+  if (reply.length !== 3 + 2 * nLimits + budgets.length) {
+    throw new RedisLimiterError(`unexpected reply from the reserve script: ${String(reply)}`);
+  }
+  const numbers = reply.map(Number);
+  const at = (i: number) => numbers[i] ?? Number.NaN;
+  const code = RESERVE_CODES[at(0)];
+  if (code === undefined) throw new RedisLimiterError(`unexpected reserve code ${at(0)}`);
+  const retryMs = at(1);
+  const now = at(2);
+  const allowed = code === 'VALID';
+  return {
+    allowed,
+    code,
+    tokenLimits: request.tokenLimits.map(({ subject, rule }, i) => ({
+      subject,
+      name: rule.name,
+      limit: rule.limit,
+      windowSeconds: rule.windowSeconds,
+      remaining: at(3 + 2 * i),
+      resetSeconds: ceilSeconds(at(4 + 2 * i)),
+    })),
+    budgets: budgets.map(({ subject, rule, end }, j) => {
+      const spentMicros = at(3 + 2 * nLimits + j);
+      return {
+        subject,
+        name: rule.name,
+        amountMicros: rule.amountMicros,
+        period: rule.period,
+        spentMicros,
+        remainingMicros: Math.max(0, rule.amountMicros - spentMicros),
+        resetSeconds: end === null ? null : ceilSeconds(end - now),
+      };
+    }),
+    retryAfterSeconds: allowed || retryMs < 0 ? null : ceilSeconds(retryMs),
+    reservation: allowed
+      ? {
+          tokenLimits: request.tokenLimits.map(({ subject, rule }) => ({ subject, rule })),
+          tokens: request.tokens,
+          budgets: budgets.map(({ subject, rule, start }) => ({
+            subject,
+            rule,
+            periodStartMs: start,
+          })),
+          costMicros: request.costMicros,
+          tag,
+        }
+      : null,
+  };
+}
+
+/** The index (1-based, as Lua's KEYS) of `key` in `keys`, appending it when new. */
+function indexIn(keys: string[], key: string): number {
+  const found = keys.indexOf(key);
+  return found >= 0 ? found + 1 : keys.push(key);
 }
 
 function ceilSeconds(ms: number): number {
