@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { KeyCache, OwnerCache } from '../cache/index.ts';
 import { type Clock, systemClock } from '../clock/index.ts';
 import type { Config } from '../config/index.ts';
+import { Gateway, PriceTable, UpstreamRegistry } from '../gateway/index.ts';
 import {
   type InvalidationChannel,
   LocalInvalidationChannel,
@@ -22,6 +23,7 @@ import { OwnerService } from '../owners/index.ts';
 import { ProjectService } from '../projects/index.ts';
 import { KeyHasher, loadSecrets, type ServerSecrets } from '../secrets/index.ts';
 import { openPostgresStore, openSqliteStore, type Store } from '../store/index.ts';
+import { UpstreamService } from '../upstreams/index.ts';
 import { UsageRecorder, UsageService } from '../usage/index.ts';
 import {
   CreditsWriteBackLoop,
@@ -58,6 +60,10 @@ export interface Keywarden {
   usageReports: UsageService;
   lastUsed: LastUsedRecorder;
   creditsWriteBack: CreditsWriteBackLoop;
+  /** Gateway upstreams and their sealed secrets. */
+  upstreams: UpstreamService;
+  /** `/gw/{upstream}/…`: the OpenAI-compatible gateway and reverse proxy. */
+  gateway: Gateway;
   close(): Promise<void>;
 }
 
@@ -151,6 +157,17 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
   const owners = new OwnerCache({ clock, maxAgeMs: config.cacheMaxAgeMs });
   const limiter = openLimiter(config, clock, options.logger);
   const invalidation = openInvalidationChannel(config, options.logger);
+  const upstreams = new UpstreamService({
+    store,
+    clock,
+    invalidation,
+    masterKey: secrets.masterKey,
+  });
+  const registry = new UpstreamRegistry({
+    resolve: (name) => upstreams.resolve(name),
+    clock,
+    maxAgeMs: config.cacheMaxAgeMs,
+  });
   // A channel that lost its connection may have lost messages: forget everything cached.
   invalidation.onResync?.(() => {
     cache.clear();
@@ -173,6 +190,9 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
       case 'project':
         cache.invalidateProject(message.projectId);
         break;
+      case 'upstream':
+        registry.invalidate(message.name, message.upstreamId);
+        break;
     }
   });
   const logError = (what: string) => (error: unknown) =>
@@ -182,7 +202,8 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
     onError: logError('writing last-used times failed'),
   });
   const flushIntervalMs = options.flushIntervalMs ?? 1000;
-  const usage = new UsageRecorder(store.usage, {
+  // SQLite: written by a worker thread (the request thread only fills the buffer).
+  const usage = new UsageRecorder(store.usage.openBatchWriter?.() ?? store.usage, {
     flushIntervalMs,
     onFlushError: logError('writing usage events failed; they stay buffered and are retried'),
     onBackpressure: (stats) =>
@@ -256,12 +277,27 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
     usageReports: new UsageService({ usage: store.usage, clock }),
     lastUsed,
     creditsWriteBack,
+    upstreams,
+    gateway: new Gateway({
+      verifier,
+      limiter,
+      registry,
+      prices: PriceTable.load(config.gateway.pricesFile),
+      usage,
+      owners,
+      store,
+      clock,
+      logger: options.logger,
+      bodyLimitBytes: config.gateway.bodyLimitBytes,
+      defaultMaxOutputTokens: config.gateway.defaultMaxOutputTokens,
+    }),
     async close() {
       // Flush what is buffered before the store goes: no usage event or balance is lost.
       await usage.close();
       await creditsWriteBack.close();
       await limiter.close();
       await lastUsed.close();
+      await registry.close();
       await invalidation.close();
       await store.close();
     },

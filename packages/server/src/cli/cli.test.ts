@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +26,26 @@ async function cli(args: string[], env: Record<string, string> = {}): Promise<Cl
       env: { ...process.env, KEYWARDEN_ADMIN_KEY: '', ...env },
       timeout: 30_000,
     });
+    return { stdout, stderr, code: 0 };
+  } catch (error) {
+    const e = error as { stdout: string; stderr: string; code: number };
+    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
+  }
+}
+
+/** The same, with `input` written to the command's stdin. */
+async function cliWithStdin(
+  args: string[],
+  env: Record<string, string>,
+  input: string,
+): Promise<CliResult> {
+  const running = run(process.execPath, [BIN, ...args], {
+    env: { ...process.env, KEYWARDEN_ADMIN_KEY: '', ...env },
+    timeout: 30_000,
+  });
+  running.child.stdin?.end(input);
+  try {
+    const { stdout, stderr } = await running;
     return { stdout, stderr, code: 0 };
   } catch (error) {
     const e = error as { stdout: string; stderr: string; code: number };
@@ -279,6 +300,259 @@ describe('keywarden CLI, end to end against a started server', () => {
     const result = JSON.parse(verify.stdout);
     assert.equal(result.ok, true);
     assert.ok(result.entries >= 5);
+  });
+
+  test('upstreams: create, show, list, rotate the secret, rename, delete; the secret never shows', async () => {
+    const secret = `sk-test-${randomUUID()}`;
+    const created = await cli(
+      [
+        'upstreams',
+        'create',
+        '--name',
+        'things',
+        '--type',
+        'http',
+        '--base-url',
+        'https://things.example.test/api/',
+        '--secret-env',
+        'THINGS_SECRET',
+        '--auth-header',
+        'X-Api-Key',
+        '--no-auth-scheme',
+        '--env',
+        'prod',
+        '--env',
+        'staging',
+        '--route',
+        'POST /v1/things/** things:write',
+        '--route',
+        'get /v1/things/* things:read',
+        '--price',
+        'gpt-4o=2.5,10',
+        '--connect-timeout',
+        '1500',
+        '--json',
+      ],
+      { ...env(), THINGS_SECRET: secret },
+    );
+    assert.equal(created.code, 0, created.stderr);
+    const upstream = JSON.parse(created.stdout);
+    assert.equal(upstream.baseUrl, 'https://things.example.test/api');
+    assert.equal(upstream.hasSecret, true);
+    assert.equal(upstream.secretHint, `…${secret.slice(-4)}`);
+    assert.equal(upstream.authHeader, 'x-api-key');
+    assert.equal(upstream.authScheme, null);
+    assert.deepEqual(upstream.environments, ['prod', 'staging']);
+    assert.deepEqual(upstream.routes, [
+      { method: 'POST', path: '/v1/things/**', scope: 'things:write' },
+      { method: 'GET', path: '/v1/things/*', scope: 'things:read' },
+    ]);
+    assert.deepEqual(upstream.prices, { 'gpt-4o': { input: 2.5, output: 10 } });
+    assert.equal(upstream.timeouts.connectMs, 1500);
+
+    const shown = await cli(['upstreams', 'show', 'things'], env());
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /hasSecret\s+true/);
+    const listed = JSON.parse((await cli(['upstreams', 'list', '--json'], env())).stdout);
+    assert.deepEqual(
+      listed.data.map((u: { name: string }) => u.name),
+      ['things'],
+    );
+
+    // Rotation: from stdin (one trailing newline dropped), then from a file.
+    const second = `sk-test-${randomUUID()}`;
+    const viaStdin = await cliWithStdin(
+      ['upstreams', 'update', 'things', '--secret-stdin', '--json'],
+      env(),
+      `${second}\n`,
+    );
+    assert.equal(viaStdin.code, 0, viaStdin.stderr);
+    assert.equal(JSON.parse(viaStdin.stdout).secretHint, `…${second.slice(-4)}`);
+    const third = `sk-test-${randomUUID()}`;
+    const file = join(dataDir, 'things.secret');
+    writeFileSync(file, `${third}\n`, { mode: 0o600 });
+    const viaFile = await cli(
+      ['upstreams', 'update', 'things', '--secret-file', file, '--name', 'things-v2', '--json'],
+      env(),
+    );
+    assert.equal(viaFile.code, 0, viaFile.stderr);
+    const renamed = JSON.parse(viaFile.stdout);
+    assert.equal(renamed.name, 'things-v2');
+    assert.equal(renamed.secretHint, `…${third.slice(-4)}`);
+    const removed = JSON.parse(
+      (
+        await cli(
+          ['upstreams', 'update', 'things-v2', '--remove-secret', '--any-env', '--json'],
+          env(),
+        )
+      ).stdout,
+    );
+    assert.equal(removed.hasSecret, false);
+    assert.equal(removed.environments, null);
+
+    for (const result of [created, shown, viaStdin, viaFile])
+      for (const s of [secret, second, third]) {
+        assert.ok(!result.stdout.includes(s) && !result.stderr.includes(s), 'a secret was printed');
+      }
+    for (const s of [secret, second, third]) assert.ok(!output.includes(s) && !errors.includes(s));
+
+    const deleted = await cli(['upstreams', 'delete', 'things-v2'], env());
+    assert.equal(deleted.code, 0, deleted.stderr);
+    assert.match(
+      (await cli(['upstreams', 'show', 'things-v2'], env())).stderr,
+      /RESOURCE_NOT_FOUND/,
+    );
+  });
+
+  test('upstreams: the secret is never taken as an argument value; bad input is refused', async () => {
+    const secret = `sk-test-${randomUUID()}`;
+    const asArgument = await cli(
+      [
+        'upstreams',
+        'create',
+        '--name',
+        'x',
+        '--type',
+        'openai',
+        '--base-url',
+        'https://a.test',
+        '--secret',
+        secret,
+      ],
+      env(),
+    );
+    assert.notEqual(asArgument.code, 0);
+    assert.ok(!asArgument.stderr.includes(secret), 'the rejected argument is not echoed');
+    const unset = await cli(
+      [
+        'upstreams',
+        'create',
+        '--name',
+        'x',
+        '--type',
+        'openai',
+        '--base-url',
+        'https://a.test',
+        '--secret-env',
+        'NOT_SET_ANYWHERE',
+      ],
+      env(),
+    );
+    assert.equal(unset.code, 2);
+    assert.match(unset.stderr, /NOT_SET_ANYWHERE/);
+    const badRoute = await cli(
+      [
+        'upstreams',
+        'create',
+        '--name',
+        'x',
+        '--type',
+        'http',
+        '--base-url',
+        'https://a.test',
+        '--route',
+        'POST /x',
+      ],
+      env(),
+    );
+    assert.equal(badRoute.code, 2);
+    assert.match(badRoute.stderr, /METHOD PATH SCOPE/);
+    const server = await cli(
+      [
+        'upstreams',
+        'create',
+        '--name',
+        'x',
+        '--type',
+        'openai',
+        '--base-url',
+        'https://u:p@a.test',
+      ],
+      env(),
+    );
+    assert.equal(server.code, 1);
+    assert.match(server.stderr, /VALIDATION_FAILED: \/baseUrl/);
+  });
+
+  test('keys create/update: --model, --budget and token limits; owners set --budget', async () => {
+    const created = await cli(
+      [
+        'keys',
+        'create',
+        '--name',
+        'llm',
+        '--model',
+        'gpt-4o-mini',
+        '--model',
+        'gpt-4o*',
+        '--budget',
+        'monthly=25.00/month',
+        '--budget',
+        'daily=1.5/day',
+        '--limit',
+        'rpm=60/60',
+        'tpm=100000/60/tokens',
+        '--json',
+      ],
+      env(),
+    );
+    assert.equal(created.code, 0, created.stderr);
+    const key = JSON.parse(created.stdout);
+    assert.deepEqual(key.models, ['gpt-4o-mini', 'gpt-4o*']);
+    assert.deepEqual(key.budgets, [
+      { name: 'monthly', amount: 25, period: 'month' },
+      { name: 'daily', amount: 1.5, period: 'day' },
+    ]);
+    assert.deepEqual(key.ratelimits, [
+      { name: 'rpm', limit: 60, windowSeconds: 60 },
+      { name: 'tpm', limit: 100000, windowSeconds: 60, unit: 'tokens' },
+    ]);
+    const updated = JSON.parse(
+      (
+        await cli(
+          [
+            'keys',
+            'update',
+            key.id,
+            '--any-model',
+            '--budget',
+            'none',
+            '--limit',
+            'inherit',
+            '--json',
+          ],
+          env(),
+        )
+      ).stdout,
+    );
+    assert.equal(updated.models, null);
+    assert.equal(updated.budgets, null);
+    assert.equal(updated.ratelimits, null);
+    const bad = await cli(['keys', 'update', key.id, '--budget', 'monthly=25'], env());
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /NAME=AMOUNT\/PERIOD/);
+    const decimals = await cli(['keys', 'update', key.id, '--budget', 'm=1.1234567/month'], env());
+    assert.match(decimals.stderr, /VALIDATION_FAILED: \/budgets\/0\/amount/);
+
+    const owner = JSON.parse(
+      (
+        await cli(
+          [
+            'owners',
+            'set',
+            'llm-team',
+            '--budget',
+            'monthly=500/month',
+            '--limit',
+            'tpm=1000000/60/tokens',
+            '--json',
+          ],
+          env(),
+        )
+      ).stdout,
+    );
+    assert.deepEqual(owner.budgets, [{ name: 'monthly', amount: 500, period: 'month' }]);
+    assert.equal(owner.ratelimits[0].unit, 'tokens');
   });
 
   test('SIGTERM: the server flushes every usage event before it exits (none lost)', async () => {

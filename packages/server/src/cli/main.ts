@@ -8,6 +8,7 @@ import { registerOwners } from './commands/owners.ts';
 import { registerProjects } from './commands/projects.ts';
 import { registerScan } from './commands/scan.ts';
 import { registerStart } from './commands/start.ts';
+import { registerUpstreams } from './commands/upstreams.ts';
 import { registerUsage } from './commands/usage.ts';
 
 export function buildCli(): Command {
@@ -20,6 +21,7 @@ export function buildCli(): Command {
   registerKeys(program);
   registerOwners(program);
   registerProjects(program);
+  registerUpstreams(program);
   registerAudit(program);
   registerUsage(program);
   registerScan(program);

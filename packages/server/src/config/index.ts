@@ -32,6 +32,14 @@ export interface Config {
   expectedNodes: number;
   /** Forward-auth defaults when neither the route nor the edge says what is needed. */
   forwardAuth: { scopes: string[]; env: string | undefined };
+  gateway: {
+    /** Largest request body the gateway reads to inspect (JSON); larger ones are refused. */
+    bodyLimitBytes: number;
+    /** A JSON price table (model → { input, output } per 1M tokens) over the built-in one. */
+    pricesFile: string | undefined;
+    /** Output tokens reserved for a request that sets no max_tokens, for budgets and TPM. */
+    defaultMaxOutputTokens: number;
+  };
 }
 
 export type ConfigOverrides = Partial<Pick<Config, 'host' | 'port' | 'dataDir' | 'logLevel'>>;
@@ -97,6 +105,21 @@ export function loadConfig(
     forwardAuth: {
       scopes: list(env.KEYWARDEN_AUTH_SCOPES),
       env: env.KEYWARDEN_AUTH_ENV || undefined,
+    },
+    gateway: {
+      bodyLimitBytes: integer(
+        'KEYWARDEN_GATEWAY_BODY_LIMIT',
+        env.KEYWARDEN_GATEWAY_BODY_LIMIT,
+        32 * 1024 * 1024,
+        1024,
+      ),
+      pricesFile: env.KEYWARDEN_PRICES_FILE || undefined,
+      defaultMaxOutputTokens: integer(
+        'KEYWARDEN_GATEWAY_DEFAULT_OUTPUT_TOKENS',
+        env.KEYWARDEN_GATEWAY_DEFAULT_OUTPUT_TOKENS,
+        4096,
+        1,
+      ),
     },
   };
 }

@@ -14,6 +14,7 @@ export const ERROR_CATALOGUE = {
   WRONG_ENV: { status: 401, title: 'The API key belongs to another environment' },
   INSUFFICIENT_SCOPE: { status: 403, title: 'The API key lacks a required scope' },
   IP_NOT_ALLOWED: { status: 403, title: 'The client address is not allowed for this API key' },
+  MODEL_NOT_ALLOWED: { status: 403, title: 'The API key may not use this model' },
   RATE_LIMITED: { status: 429, title: 'Rate limit exceeded' },
   QUOTA_EXCEEDED: { status: 429, title: 'No credits left on this API key' },
   BUDGET_EXCEEDED: { status: 429, title: 'The budget of this API key is spent' },
@@ -37,6 +38,10 @@ export const ERROR_CATALOGUE = {
     title: 'This Idempotency-Key was used for a different request',
   },
   INVALID_SIGNATURE: { status: 401, title: 'The request signature is missing or invalid' },
+
+  // Gateway: the upstream behind /gw/{upstream}/… failed.
+  UPSTREAM_UNAVAILABLE: { status: 502, title: 'The upstream could not be reached' },
+  UPSTREAM_TIMEOUT: { status: 504, title: 'The upstream did not answer in time' },
 
   // Server side.
   SERVICE_UNAVAILABLE: { status: 503, title: 'The service is not ready' },

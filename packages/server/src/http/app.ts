@@ -2,20 +2,22 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Keywarden } from '../app/index.ts';
-import { newRequestId } from '../ids/index.ts';
 import type { Logger } from '../log/index.ts';
 import { registerJsonParser } from './json-body.ts';
 import { managementAuth } from './management-auth.ts';
 import { handleError, sendProblem } from './problem.ts';
+import { requestIdFor } from './request-id.ts';
 import { adminKeyRoutes } from './routes/admin-keys.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { forwardAuthRoutes } from './routes/forward-auth.ts';
+import { gatewayRoutes } from './routes/gateway.ts';
 import { healthRoutes } from './routes/health.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { leakRoutes } from './routes/leaks.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { ownerRoutes } from './routes/owners.ts';
 import { projectRoutes } from './routes/projects.ts';
+import { upstreamRoutes } from './routes/upstreams.ts';
 import { usageRoutes } from './routes/usage.ts';
 import { verifyRoutes } from './routes/verify.ts';
 import { compileValidator } from './validator.ts';
@@ -33,9 +35,17 @@ declare module 'fastify' {
   }
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 /** Routes on the verification hot path or polled by orchestrators: not logged per request. */
-const QUIET_ROUTES = new Set(['/v1/auth', '/v1/auth/*', '/healthz', '/readyz', '/metrics']);
+const QUIET_ROUTES = new Set([
+  '/v1/auth',
+  '/v1/auth/*',
+  '/healthz',
+  '/readyz',
+  '/metrics',
+  // The gateway meters every request in the usage store; its problems are logged as warnings.
+  '/gw/:upstream',
+  '/gw/:upstream/*',
+]);
 
 function trustProxy(trusted: string[]): boolean | string[] {
   return trusted.length > 0 ? trusted : false;
@@ -50,10 +60,7 @@ export async function buildHttpApp(kw: Keywarden, logger: Logger): Promise<Fasti
     bodyLimit: kw.config.bodyLimitBytes,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     requestIdHeader: false,
-    genReqId: (req) => {
-      const incoming = req.headers['x-request-id'];
-      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : newRequestId();
-    },
+    genReqId: (req) => requestIdFor(req.headers['x-request-id']),
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -75,7 +82,9 @@ export async function buildHttpApp(kw: Keywarden, logger: Logger): Promise<Fasti
     }
   });
   app.addHook('onSend', (request, reply, payload, done) => {
-    reply.header('x-request-id', request.id);
+    // A gateway answer keeps the upstream's request id (what its support asks for); ours is
+    // in x-keywarden-request-id there.
+    if (!reply.hasHeader('x-request-id')) reply.header('x-request-id', request.id);
     if (request.url.startsWith('/v1/')) reply.header('cache-control', 'no-store');
     done(null, payload);
   });
@@ -125,6 +134,8 @@ export async function buildHttpApp(kw: Keywarden, logger: Logger): Promise<Fasti
   await app.register(adminKeyRoutes(kw));
   await app.register(leakRoutes(kw));
   await app.register(usageRoutes(kw.usageReports));
+  await app.register(upstreamRoutes(kw));
+  await app.register(gatewayRoutes(kw));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.ready();

@@ -13,7 +13,7 @@ export interface PresentedKey {
 const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i;
 
 export function presentedKey(
-  request: FastifyRequest,
+  request: Pick<FastifyRequest, 'headers' | 'query'>,
   options: { allowQuery: boolean },
 ): PresentedKey {
   const authorization = request.headers.authorization;

@@ -26,6 +26,7 @@ describe('management routes: every route × every credential', () => {
         return { url, payload: { name: `walk ${counter}` } };
       case 'GET /v1/keys':
       case 'GET /v1/projects':
+      case 'GET /v1/upstreams':
       case 'GET /v1/audit':
       case 'GET /v1/owners':
       case 'GET /v1/usage':
@@ -63,6 +64,23 @@ describe('management routes: every route × every credential', () => {
         return {
           url: `/v1/admin-keys/${(await node.kw.keys.create({ name: `walk ${counter}` }, CLI_ACTOR, 'management')).record.id}/revoke`,
         };
+      case 'POST /v1/upstreams':
+        return {
+          url,
+          payload: { name: `walk-${counter}`, type: 'http', baseUrl: 'http://127.0.0.1:9' },
+        };
+      case 'GET /v1/upstreams/:id':
+      case 'PATCH /v1/upstreams/:id':
+      case 'DELETE /v1/upstreams/:id': {
+        const upstream = await node.kw.upstreams.create(
+          { name: `walk-${counter}`, type: 'http', baseUrl: 'http://127.0.0.1:9' },
+          CLI_ACTOR,
+        );
+        return {
+          url: `/v1/upstreams/${upstream.name}`,
+          payload: method === 'PATCH' ? { timeouts: { connectMs: 1000 } } : undefined,
+        };
+      }
       case 'PATCH /v1/keys/:id':
         return { url: `/v1/keys/${(await fresh()).id}`, payload: { name: 'renamed' } };
       default: {
@@ -78,6 +96,7 @@ describe('management routes: every route × every credential', () => {
       'DELETE /v1/keys/:id',
       'DELETE /v1/owners/:id',
       'DELETE /v1/projects/:id',
+      'DELETE /v1/upstreams/:id',
       'GET /metrics',
       'GET /v1/admin-keys',
       'GET /v1/audit',
@@ -87,9 +106,12 @@ describe('management routes: every route × every credential', () => {
       'GET /v1/owners/:id',
       'GET /v1/projects',
       'GET /v1/projects/:id',
+      'GET /v1/upstreams',
+      'GET /v1/upstreams/:id',
       'GET /v1/usage',
       'PATCH /v1/keys/:id',
       'PATCH /v1/projects/:id',
+      'PATCH /v1/upstreams/:id',
       'POST /v1/admin-keys/:id/revoke',
       'POST /v1/keys',
       'POST /v1/keys/:id/disable',
@@ -99,6 +121,7 @@ describe('management routes: every route × every credential', () => {
       'POST /v1/keys/bulk/revoke',
       'POST /v1/keys/bulk/rotate',
       'POST /v1/projects',
+      'POST /v1/upstreams',
       'POST /v1/verify',
       'PUT /v1/owners/:id',
     ]);

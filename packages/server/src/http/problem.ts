@@ -4,8 +4,8 @@ import {
   type ErrorCode,
   type FieldError,
   KeywardenError,
-  problemType,
 } from '../errors/index.ts';
+import { problemJson } from './direct-reply.ts';
 
 /**
  * Every error leaves as RFC 9457 problem+json with a stable code from the catalogue and
@@ -19,22 +19,11 @@ export function sendProblem(
   fieldErrors: FieldError[] = [],
   headers: Record<string, string> = {},
 ): FastifyReply {
-  const entry = ERROR_CATALOGUE[code];
-  const body: Record<string, unknown> = {
-    type: problemType(code),
-    title: entry.title,
-    status: entry.status,
-    detail: detail ?? entry.title,
-    code,
-    requestId: String(reply.request.id),
-  };
-  if (fieldErrors.length > 0) body.errors = fieldErrors;
   for (const [name, value] of Object.entries(headers)) reply.header(name, value);
   return reply
-    .code(entry.status)
+    .code(ERROR_CATALOGUE[code].status)
     .type('application/problem+json; charset=utf-8')
-    .serializer((payload: unknown) => JSON.stringify(payload))
-    .send(body);
+    .send(problemJson(code, String(reply.request.id), detail, fieldErrors));
 }
 
 interface AjvError {

@@ -1,4 +1,6 @@
 import { Type } from 'typebox';
+import { BUDGET_PERIODS, type BudgetPeriod } from '../limiter/index.ts';
+import { UPSTREAM_NAME_PATTERN } from '../upstreams/index.ts';
 import { VERIFY_CODES, type VerifyCode } from '../verify/index.ts';
 
 /**
@@ -21,6 +23,12 @@ export const RateLimitRuleSchema = Type.Object(
     name: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,31}$' }),
     limit: Type.Integer({ minimum: 1, maximum: 1_000_000_000 }),
     windowSeconds: Type.Integer({ minimum: 1, maximum: 31 * 86_400 }),
+    unit: Type.Optional(
+      Type.Union([Type.Literal('requests'), Type.Literal('tokens')], {
+        description:
+          'What the limit counts: `requests` (default) is spent by every verification; `tokens` (LLM tokens, TPM-style) only by the gateway',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -72,6 +80,39 @@ const RateLimitDefaults = Type.Record(Type.String({ pattern: '^(\\*|[a-z]{2,10})
   description: 'Default rate limits per environment; `*` for environments not named',
 });
 
+const Models = Type.Union(
+  [
+    Type.Array(Type.String({ pattern: '^[A-Za-z0-9._:/*-]{1,128}$' }), {
+      minItems: 1,
+      maxItems: 100,
+    }),
+    Type.Null(),
+  ],
+  {
+    description:
+      'Gateway: the models the key may call, exact names or `*` patterns (`gpt-4o*`); null: any model',
+  },
+);
+export const BudgetSchema = Type.Object(
+  {
+    name: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,31}$' }),
+    amount: Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 1_000_000_000,
+      description: 'In currency units (USD unless the price table says otherwise), ≤ 6 decimals',
+    }),
+    period: Type.Unsafe<BudgetPeriod>({
+      type: 'string',
+      enum: [...BUDGET_PERIODS],
+      description: 'Calendar period in UTC; `total` never resets',
+    }),
+  },
+  { additionalProperties: false },
+);
+const Budgets = Type.Union([Type.Array(BudgetSchema, { maxItems: 10 }), Type.Null()], {
+  description: 'Gateway: money budgets (names unique); null: none',
+});
+
 export const ProblemSchema = Type.Object(
   {
     type: Type.String(),
@@ -111,6 +152,8 @@ export const KeySchema = Type.Object(
     ratelimits: NullableRateLimits,
     credits: CreditsOut,
     rotatedToId: Type.Union([Type.String(), Type.Null()]),
+    models: Models,
+    budgets: Budgets,
   },
   { description: 'An API key (never its plaintext or hash)' },
 );
@@ -137,6 +180,8 @@ export const CreateKeyBody = Type.Object(
     allowedIps: Type.Optional(Type.Array(Cidr, { maxItems: 100 })),
     ratelimits: Type.Optional(NullableRateLimits),
     credits: Type.Optional(CreditsInputSchema),
+    models: Type.Optional(Models),
+    budgets: Type.Optional(Budgets),
   },
   { additionalProperties: false },
 );
@@ -151,6 +196,8 @@ export const UpdateKeyBody = Type.Object(
     allowedIps: Type.Optional(Type.Array(Cidr, { maxItems: 100 })),
     ratelimits: Type.Optional(NullableRateLimits),
     credits: Type.Optional(CreditsInputSchema),
+    models: Type.Optional(Models),
+    budgets: Type.Optional(Budgets),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -326,14 +373,19 @@ export const OwnerSchema = Type.Object(
     id: Type.String(),
     ratelimits: NullableRateLimits,
     credits: CreditsOut,
+    budgets: Budgets,
     createdAt: Timestamp,
     updatedAt: Timestamp,
   },
-  { description: 'An owner with shared limits and credits' },
+  { description: 'An owner with shared limits, credits and budgets' },
 );
 
 export const SetOwnerBody = Type.Object(
-  { ratelimits: Type.Optional(NullableRateLimits), credits: Type.Optional(CreditsInputSchema) },
+  {
+    ratelimits: Type.Optional(NullableRateLimits),
+    credits: Type.Optional(CreditsInputSchema),
+    budgets: Type.Optional(Budgets),
+  },
   { additionalProperties: false, minProperties: 1 },
 );
 
@@ -374,6 +426,148 @@ export const AuditPage = Type.Object({
   data: Type.Array(AuditEntrySchema),
   nextCursor: Type.Union([Type.String(), Type.Null()]),
 });
+
+const UpstreamName = Type.String({ pattern: UPSTREAM_NAME_PATTERN.source });
+const TimeoutMs = Type.Integer({ minimum: 1, maximum: 3_600_000 });
+const UpstreamRouteSchema = Type.Object(
+  {
+    method: Type.String({
+      maxLength: 10,
+      description: 'GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS or `*`',
+    }),
+    path: Type.String({
+      minLength: 1,
+      maxLength: 512,
+      description: 'Below the base URL; `*` matches one segment, a final `**` the rest',
+    }),
+    scope: ScopeString,
+  },
+  { additionalProperties: false },
+);
+const PriceSchema = Type.Object(
+  {
+    input: Type.Number({ minimum: 0, maximum: 1_000_000 }),
+    output: Type.Number({ minimum: 0, maximum: 1_000_000 }),
+  },
+  {
+    additionalProperties: false,
+    description: 'Currency units per million tokens (≤ 6 decimals)',
+  },
+);
+const Prices = Type.Record(Type.String({ maxLength: 128 }), PriceSchema, {
+  maxProperties: 500,
+  description: 'Per-model prices that override the price table',
+});
+const UpstreamSecret = Type.Union(
+  [
+    Type.String({
+      minLength: 1,
+      maxLength: 4096,
+      'x-keywarden-secret': true,
+      description:
+        'The provider secret, stored encrypted and never returned. Write-only: a new value rotates it',
+    }),
+    Type.Null(),
+  ],
+  { description: 'null: no secret (forward without credentials)' },
+);
+const UpstreamSettings = {
+  baseUrl: Type.String({
+    minLength: 1,
+    maxLength: 2048,
+    description: 'Absolute http(s) URL without credentials, query or fragment',
+  }),
+  secret: UpstreamSecret,
+  authHeader: Type.String({
+    minLength: 1,
+    maxLength: 100,
+    description: 'Header that carries the secret (default authorization)',
+  }),
+  authScheme: Type.Union([Type.String({ minLength: 1, maxLength: 100 }), Type.Null()], {
+    description: 'Written before the secret (default Bearer); null: the secret alone',
+  }),
+  environments: Type.Union([Type.Array(Env, { minItems: 1, maxItems: 20 }), Type.Null()], {
+    description: 'Environments whose keys may use it; null: any',
+  }),
+  timeouts: Type.Object(
+    {
+      connectMs: Type.Optional(TimeoutMs),
+      headersMs: Type.Optional(TimeoutMs),
+      bodyMs: Type.Optional(TimeoutMs),
+    },
+    {
+      additionalProperties: false,
+      description: 'Defaults 5000 / 300000 / 300000 ms; fields not given keep their value',
+    },
+  ),
+  routes: Type.Array(UpstreamRouteSchema, {
+    maxItems: 200,
+    description: 'Route → scope, first match wins (http upstreams)',
+  }),
+  prices: Prices,
+};
+
+export const UpstreamSchema = Type.Object(
+  {
+    id: Id,
+    name: Type.String(),
+    type: Type.Union([Type.Literal('openai'), Type.Literal('http')]),
+    baseUrl: Type.String(),
+    hasSecret: Type.Boolean(),
+    secretHint: Type.Union([Type.String(), Type.Null()], {
+      description: '`…` and the last 4 characters of the secret (secrets of 12+ characters)',
+    }),
+    authHeader: Type.String(),
+    authScheme: Type.Union([Type.String(), Type.Null()]),
+    environments: Type.Union([Type.Array(Type.String()), Type.Null()]),
+    timeouts: Type.Object({
+      connectMs: Type.Integer(),
+      headersMs: Type.Integer(),
+      bodyMs: Type.Integer(),
+    }),
+    routes: Type.Array(
+      Type.Object({ method: Type.String(), path: Type.String(), scope: Type.String() }),
+    ),
+    prices: Type.Record(
+      Type.String(),
+      Type.Object({ input: Type.Number(), output: Type.Number() }),
+    ),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  },
+  { description: 'A gateway upstream (never its secret)' },
+);
+
+export const CreateUpstreamBody = Type.Object(
+  {
+    name: UpstreamName,
+    type: Type.Union([Type.Literal('openai'), Type.Literal('http')]),
+    baseUrl: UpstreamSettings.baseUrl,
+    secret: Type.Optional(UpstreamSettings.secret),
+    authHeader: Type.Optional(UpstreamSettings.authHeader),
+    authScheme: Type.Optional(UpstreamSettings.authScheme),
+    environments: Type.Optional(UpstreamSettings.environments),
+    timeouts: Type.Optional(UpstreamSettings.timeouts),
+    routes: Type.Optional(UpstreamSettings.routes),
+    prices: Type.Optional(UpstreamSettings.prices),
+  },
+  { additionalProperties: false },
+);
+
+export const UpdateUpstreamBody = Type.Object(
+  {
+    name: Type.Optional(UpstreamName),
+    baseUrl: Type.Optional(UpstreamSettings.baseUrl),
+    secret: Type.Optional(UpstreamSettings.secret),
+    authHeader: Type.Optional(UpstreamSettings.authHeader),
+    authScheme: Type.Optional(UpstreamSettings.authScheme),
+    environments: Type.Optional(UpstreamSettings.environments),
+    timeouts: Type.Optional(UpstreamSettings.timeouts),
+    routes: Type.Optional(UpstreamSettings.routes),
+    prices: Type.Optional(UpstreamSettings.prices),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
 
 export const ErrorResponses = {
   400: ProblemSchema,

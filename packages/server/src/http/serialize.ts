@@ -1,9 +1,12 @@
+import { budgetsToInput } from '../keys/index.ts';
+import { microsToUnits } from '../money/index.ts';
 import type {
   AuditEntry,
   KeyRecord,
   OwnerRecord,
   ProjectRecord,
   StoredCredits,
+  UpstreamRecord,
 } from '../store/index.ts';
 
 /** Store records → API JSON: ISO 8601 times, and never the hash or the pepper version. */
@@ -32,6 +35,8 @@ export function keyToJson(key: KeyRecord) {
     ratelimits: key.ratelimits,
     credits: creditsToJson(key.credits),
     rotatedToId: key.rotatedToId,
+    models: key.models,
+    budgets: budgetsToInput(key.budgets),
   };
 }
 
@@ -50,6 +55,7 @@ export function ownerToJson(owner: OwnerRecord) {
     id: owner.id,
     ratelimits: owner.ratelimits,
     credits: creditsToJson(owner.credits),
+    budgets: budgetsToInput(owner.budgets),
     createdAt: iso(owner.createdAt),
     updatedAt: iso(owner.updatedAt),
   };
@@ -57,6 +63,26 @@ export function ownerToJson(owner: OwnerRecord) {
 
 export function projectToJson(project: ProjectRecord) {
   return { ...project, createdAt: iso(project.createdAt), updatedAt: iso(project.updatedAt) };
+}
+
+/** Never the sealed secret: whether there is one, and its hint. Prices back in units. */
+export function upstreamToJson(upstream: UpstreamRecord) {
+  const { secretSealed, prices, ...rest } = upstream;
+  return {
+    ...rest,
+    hasSecret: secretSealed !== null,
+    prices: Object.fromEntries(
+      Object.entries(prices).map(([model, price]) => [
+        model,
+        {
+          input: microsToUnits(price.inputMicrosPerMTok),
+          output: microsToUnits(price.outputMicrosPerMTok),
+        },
+      ]),
+    ),
+    createdAt: iso(upstream.createdAt),
+    updatedAt: iso(upstream.updatedAt),
+  };
 }
 
 export function auditToJson(entry: AuditEntry) {

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
  */
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
-export type IdKind = 'key' | 'prj' | 'lek';
+export type IdKind = 'key' | 'prj' | 'lek' | 'ups';
 
 export function newId(kind: IdKind, nowMs: number = Date.now()): string {
   let time = '';

@@ -126,6 +126,7 @@ export function defineChannelSuite(
         { type: 'owner', ownerId: `o2-${r}`, creditsChanged: true },
         { type: 'key-created', hash: `h-${r}-${'ab'.repeat(32)}` },
         { type: 'project', projectId: `p-${r}` },
+        { type: 'upstream', upstreamId: `u-${r}`, name: `openai-${r}` },
         // Ids are opaque: quotes, unicode and JSON-looking text survive.
         { type: 'key', keyId: `"\\ ü 🔑 {"type":"x"} ${r}` },
       ];
@@ -162,6 +163,7 @@ export function defineChannelSuite(
         JSON.stringify({ v: 1, from: stranger, m: { type: 'owner', ownerId: null } }),
         JSON.stringify({ v: 1, from: stranger, m: { type: 'key-created', hash: {} } }),
         JSON.stringify({ v: 1, from: stranger, m: { type: 'project' } }),
+        JSON.stringify({ v: 1, from: stranger, m: { type: 'upstream', upstreamId: 'u' } }),
         JSON.stringify({ v: 1, from: stranger, m: { type: 7 } }),
       ];
       for (const payload of malformed) await wire.sendRaw(payload);

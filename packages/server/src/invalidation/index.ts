@@ -10,7 +10,9 @@ export type Invalidation =
   | { type: 'key'; keyId: string; creditsChanged?: boolean }
   | { type: 'owner'; ownerId: string; creditsChanged?: boolean }
   | { type: 'key-created'; hash: string }
-  | { type: 'project'; projectId: string };
+  | { type: 'project'; projectId: string }
+  /** A gateway upstream changed, was renamed (one message per name) or deleted. */
+  | { type: 'upstream'; upstreamId: string; name: string };
 
 export interface InvalidationChannel {
   /**
@@ -65,7 +67,7 @@ export { RedisInvalidationChannel, type RedisInvalidationChannelOptions } from '
 // Validation and the wire format, shared by the cluster channels.
 // ---------------------------------------------------------------------------------------
 
-const KNOWN_TYPES = new Set<string>(['key', 'owner', 'key-created', 'project']);
+const KNOWN_TYPES = new Set<string>(['key', 'owner', 'key-created', 'project', 'upstream']);
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -97,6 +99,10 @@ export function parseInvalidation(value: unknown): Invalidation | null {
       return isId(value.hash) ? { type: 'key-created', hash: value.hash } : null;
     case 'project':
       return isId(value.projectId) ? { type: 'project', projectId: value.projectId } : null;
+    case 'upstream':
+      return isId(value.upstreamId) && isId(value.name)
+        ? { type: 'upstream', upstreamId: value.upstreamId, name: value.name }
+        : null;
     default:
       return null;
   }

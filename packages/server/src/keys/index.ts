@@ -18,8 +18,14 @@ export {
   type UpdateKeyInput,
 } from './service.ts';
 export {
+  type BudgetInput,
+  budgetRulesFrom,
+  budgetsToInput,
   type CreditsInput,
+  MODEL_PATTERN,
+  moneyMicros,
   parseTimestamp,
   validateCredits,
+  validateModels,
   validateRatelimits,
 } from './validate.ts';

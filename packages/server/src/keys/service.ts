@@ -17,12 +17,15 @@ import type {
 } from '../store/index.ts';
 import { type InTransaction, mintKey } from './mint.ts';
 import {
+  type BudgetInput,
+  budgetRulesFrom,
   type CreditsInput,
   validateAllowedIps,
   validateCredits,
   validateEnvironment,
   validateExpiry,
   validateMeta,
+  validateModels,
   validateRatelimits,
   validateScopes,
 } from './validate.ts';
@@ -40,12 +43,25 @@ export interface CreateKeyInput {
   /** null or absent: inherit the project's defaults for the environment; []: no limits. */
   ratelimits?: RateLimitRule[] | null;
   credits?: CreditsInput | null;
+  /** Gateway: the models the key may call; null or absent: any. */
+  models?: string[] | null;
+  /** Gateway: money budgets in currency units; null or absent: none of its own. */
+  budgets?: BudgetInput[] | null;
 }
 
 export type UpdateKeyInput = Partial<
   Pick<
     CreateKeyInput,
-    'name' | 'scopes' | 'expiresAt' | 'ownerId' | 'meta' | 'allowedIps' | 'ratelimits' | 'credits'
+    | 'name'
+    | 'scopes'
+    | 'expiresAt'
+    | 'ownerId'
+    | 'meta'
+    | 'allowedIps'
+    | 'ratelimits'
+    | 'credits'
+    | 'models'
+    | 'budgets'
   >
 >;
 
@@ -126,6 +142,8 @@ export class KeyService {
     validateMeta(input.meta);
     validateRatelimits('/ratelimits', input.ratelimits);
     validateCredits('/credits', input.credits, now);
+    validateModels('/models', input.models);
+    const budgets = budgetRulesFrom('/budgets', input.budgets);
 
     const { plaintext, hash, pepperVersion, display } = mintKey(this.#hasher, project.prefix, env);
     const record: KeyRecord = {
@@ -152,6 +170,8 @@ export class KeyService {
       ratelimits: input.ratelimits ?? null,
       credits: storedCredits(input.credits, now),
       rotatedToId: null,
+      models: input.models ?? null,
+      budgets: budgets ?? null,
     };
     await this.#store.transaction(async (tx) => {
       await tx.keys.insert(record);
@@ -195,9 +215,11 @@ export class KeyService {
     validateMeta(input.meta);
     validateRatelimits('/ratelimits', input.ratelimits);
     validateCredits('/credits', input.credits, now);
-    const { credits, ...rest } = input;
+    validateModels('/models', input.models);
+    const { credits, budgets, ...rest } = input;
     const patch: KeyPatch = { ...rest, updatedAt: now };
     if (credits !== undefined) patch.credits = storedCredits(credits, now);
+    if (budgets !== undefined) patch.budgets = budgetRulesFrom('/budgets', budgets) ?? null;
     if (input.name !== undefined) patch.name = redactDeep(input.name);
     if (input.meta !== undefined) patch.meta = redactDeep(input.meta);
     return this.#change(

@@ -3,6 +3,8 @@ import type { Clock } from '../clock/index.ts';
 import { invalidField, notFound } from '../errors/index.ts';
 import type { InvalidationChannel } from '../invalidation/index.ts';
 import {
+  type BudgetInput,
+  budgetRulesFrom,
   type CreditsInput,
   storedCredits,
   validateCredits,
@@ -14,6 +16,8 @@ import type { OwnerRecord, Store } from '../store/index.ts';
 export interface SetOwnerInput {
   ratelimits?: RateLimitRule[] | null;
   credits?: CreditsInput | null;
+  /** Gateway: money budgets in currency units, shared by all of the owner's keys. */
+  budgets?: BudgetInput[] | null;
 }
 
 export const OWNER_ID_PATTERN = /^[^\s/?#]{1,200}$/;
@@ -51,6 +55,7 @@ export class OwnerService {
     const now = this.#clock.now();
     validateRatelimits('/ratelimits', input.ratelimits);
     validateCredits('/credits', input.credits, now);
+    const budgets = budgetRulesFrom('/budgets', input.budgets);
     const owner = await this.#store.transaction(async (tx) => {
       const current = await tx.owners.findById(id);
       const next: OwnerRecord = {
@@ -61,6 +66,7 @@ export class OwnerService {
           input.credits === undefined
             ? (current?.credits ?? null)
             : storedCredits(input.credits, now),
+        budgets: budgets === undefined ? (current?.budgets ?? null) : budgets,
         createdAt: current?.createdAt ?? now,
         updatedAt: now,
       };

@@ -1,7 +1,14 @@
 import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import { auditEntryHash, GENESIS_HASH } from './audit-chain.ts';
 import { idempotencyRepository, leakRepository } from './idempotency-and-leaks.ts';
-import type { AuditTable, Database, KeysTable, OwnersTable, ProjectsTable } from './schema.ts';
+import type {
+  AuditTable,
+  Database,
+  KeysTable,
+  OwnersTable,
+  ProjectsTable,
+  UpstreamsTable,
+} from './schema.ts';
 import type {
   AuditEntry,
   AuditEntryInput,
@@ -17,6 +24,9 @@ import type {
   Repositories,
   Store,
   StoredCredits,
+  UpstreamRecord,
+  UpstreamRepository,
+  UpstreamType,
 } from './types.ts';
 import { type RawEventInserter, usageRepository } from './usage-repository.ts';
 
@@ -79,12 +89,18 @@ const ratelimitsFromText = (text: string | null) =>
   text === null ? null : (JSON.parse(text) as KeyRecord['ratelimits']);
 const ratelimitsToText = (rules: KeyRecord['ratelimits']) =>
   rules === null ? null : JSON.stringify(rules);
+/** Nullable JSON columns: NULL stays null (it means "inherit" or "any", unlike `[]`). */
+const jsonOrNull = <T>(text: string | null): T | null =>
+  text === null ? null : (JSON.parse(text) as T);
+const textOrNull = (value: unknown): string | null =>
+  value === null || value === undefined ? null : JSON.stringify(value);
 
 function ownerFromRow(row: Selectable<OwnersTable>): OwnerRecord {
   return {
     id: row.id,
     ratelimits: ratelimitsFromText(row.ratelimits),
     credits: creditsFromRow(row),
+    budgets: jsonOrNull<OwnerRecord['budgets']>(row.budgets),
     createdAt: toNumber(row.created_at),
     updatedAt: toNumber(row.updated_at),
   };
@@ -115,6 +131,27 @@ function keyFromRow(row: Selectable<KeysTable>): KeyRecord {
     ratelimits: ratelimitsFromText(row.ratelimits),
     credits: creditsFromRow(row),
     rotatedToId: row.rotated_to_id,
+    models: jsonOrNull<string[]>(row.models),
+    budgets: jsonOrNull<KeyRecord['budgets']>(row.budgets),
+  };
+}
+
+function upstreamFromRow(row: Selectable<UpstreamsTable>): UpstreamRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    type: row.type as UpstreamType,
+    baseUrl: row.base_url,
+    secretSealed: row.secret_sealed,
+    secretHint: row.secret_hint,
+    authHeader: row.auth_header,
+    authScheme: row.auth_scheme,
+    environments: jsonOrNull<string[]>(row.environments),
+    timeouts: JSON.parse(row.timeouts) as UpstreamRecord['timeouts'],
+    routes: JSON.parse(row.routes) as UpstreamRecord['routes'],
+    prices: JSON.parse(row.prices) as UpstreamRecord['prices'],
+    createdAt: toNumber(row.created_at),
+    updatedAt: toNumber(row.updated_at),
   };
 }
 
@@ -224,6 +261,7 @@ function ownerRepository(db: Executor, lockReads: boolean): OwnerRepository {
         id: owner.id,
         ratelimits: ratelimitsToText(owner.ratelimits),
         ...creditsToColumns(owner.credits),
+        budgets: textOrNull(owner.budgets),
         created_at: owner.createdAt,
         updated_at: owner.updatedAt,
       };
@@ -294,6 +332,8 @@ function keyRepository(db: Executor, lockReads: boolean): KeyRepository {
           ratelimits: ratelimitsToText(k.ratelimits),
           ...creditsToColumns(k.credits),
           rotated_to_id: k.rotatedToId,
+          models: textOrNull(k.models),
+          budgets: textOrNull(k.budgets),
         })
         .execute();
     },
@@ -310,6 +350,8 @@ function keyRepository(db: Executor, lockReads: boolean): KeyRepository {
       if (patch.ratelimits !== undefined) values.ratelimits = ratelimitsToText(patch.ratelimits);
       if (patch.credits !== undefined) Object.assign(values, creditsToColumns(patch.credits));
       if (patch.rotatedToId !== undefined) values.rotated_to_id = patch.rotatedToId;
+      if (patch.models !== undefined) values.models = textOrNull(patch.models);
+      if (patch.budgets !== undefined) values.budgets = textOrNull(patch.budgets);
       if (patch.updatedAt !== undefined) values.updated_at = patch.updatedAt;
       if (Object.keys(values).length > 0) {
         await db.updateTable('keys').set(values).where('id', '=', id).execute();
@@ -345,6 +387,68 @@ function keyRepository(db: Executor, lockReads: boolean): KeyRepository {
       }
     },
     writeBackCredits: (changes) => writeBackCredits(db, 'keys', changes),
+  };
+}
+
+function upstreamRepository(db: Executor): UpstreamRepository {
+  const byColumn = async (column: 'id' | 'name', value: string) => {
+    const row = await db
+      .selectFrom('upstreams')
+      .selectAll()
+      .where(column, '=', value)
+      .executeTakeFirst();
+    return row ? upstreamFromRow(row) : null;
+  };
+  return {
+    async insert(u) {
+      await db
+        .insertInto('upstreams')
+        .values({
+          id: u.id,
+          name: u.name,
+          type: u.type,
+          base_url: u.baseUrl,
+          secret_sealed: u.secretSealed,
+          secret_hint: u.secretHint,
+          auth_header: u.authHeader,
+          auth_scheme: u.authScheme,
+          environments: textOrNull(u.environments),
+          timeouts: JSON.stringify(u.timeouts),
+          routes: JSON.stringify(u.routes),
+          prices: JSON.stringify(u.prices),
+          created_at: u.createdAt,
+          updated_at: u.updatedAt,
+        })
+        .execute();
+    },
+    async update(id, patch) {
+      const values: Partial<UpstreamsTable> = {};
+      if (patch.name !== undefined) values.name = patch.name;
+      if (patch.baseUrl !== undefined) values.base_url = patch.baseUrl;
+      if (patch.secretSealed !== undefined) values.secret_sealed = patch.secretSealed;
+      if (patch.secretHint !== undefined) values.secret_hint = patch.secretHint;
+      if (patch.authHeader !== undefined) values.auth_header = patch.authHeader;
+      if (patch.authScheme !== undefined) values.auth_scheme = patch.authScheme;
+      if (patch.environments !== undefined) values.environments = textOrNull(patch.environments);
+      if (patch.timeouts !== undefined) values.timeouts = JSON.stringify(patch.timeouts);
+      if (patch.routes !== undefined) values.routes = JSON.stringify(patch.routes);
+      if (patch.prices !== undefined) values.prices = JSON.stringify(patch.prices);
+      if (patch.updatedAt !== undefined) values.updated_at = patch.updatedAt;
+      if (Object.keys(values).length > 0) {
+        await db.updateTable('upstreams').set(values).where('id', '=', id).execute();
+      }
+      return byColumn('id', id);
+    },
+    async delete(id) {
+      const result = await db.deleteFrom('upstreams').where('id', '=', id).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    },
+    findById: (id) => byColumn('id', id),
+    findByName: (name) => byColumn('name', name),
+    async list() {
+      const rows = await db.selectFrom('upstreams').selectAll().orderBy('name').execute();
+      return rows.map(upstreamFromRow);
+    },
   };
 }
 
@@ -430,6 +534,7 @@ function repositories(db: Executor, hooks: DialectHooks): Repositories {
     leaks: leakRepository(db),
     audit: auditRepository(db, hooks),
     usage: usageRepository(db, hooks.insertUsageEvents),
+    upstreams: upstreamRepository(db),
   };
 }
 

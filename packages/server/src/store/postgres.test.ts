@@ -107,6 +107,7 @@ describe('postgres: several nodes on one database', () => {
                   id: `chain-owner-${i}`,
                   ratelimits: null,
                   credits: null,
+                  budgets: null,
                   createdAt: i,
                   updatedAt: i,
                 });
@@ -157,6 +158,8 @@ describe('postgres: several nodes on one database', () => {
         ratelimits: null,
         credits: null,
         rotatedToId: null,
+        models: null,
+        budgets: null,
       };
       await a!.keys.insert(key);
 
@@ -225,6 +228,7 @@ describe('postgres: portability', () => {
           id,
           ratelimits: null,
           credits: null,
+          budgets: null,
           createdAt: 1,
           updatedAt: 1,
         });
@@ -259,6 +263,7 @@ describe('postgres: portability', () => {
         id: 'big-credits',
         ratelimits: null,
         credits: { remaining: Number.MAX_SAFE_INTEGER, refill: null, refilledAt: 0 },
+        budgets: null,
         createdAt: 1,
         updatedAt: 1,
       });

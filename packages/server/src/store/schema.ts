@@ -40,6 +40,8 @@ export interface KeysTable {
   credits_refill: string | null;
   credits_refilled_at: number | null;
   rotated_to_id: string | null;
+  models: string | null;
+  budgets: string | null;
 }
 
 export interface IdempotencyTable {
@@ -69,6 +71,25 @@ export interface OwnersTable {
   credits_remaining: number | null;
   credits_refill: string | null;
   credits_refilled_at: number | null;
+  budgets: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Gateway upstreams (migration 005-gateway). */
+export interface UpstreamsTable {
+  id: string;
+  name: string;
+  type: string;
+  base_url: string;
+  secret_sealed: string | null;
+  secret_hint: string | null;
+  auth_header: string;
+  auth_scheme: string | null;
+  environments: string | null;
+  timeouts: string;
+  routes: string;
+  prices: string;
   created_at: number;
   updated_at: number;
 }
@@ -136,4 +157,5 @@ export interface Database {
   audit: AuditTable;
   usage_events: UsageEventsTable;
   usage_rollups: UsageRollupsTable;
+  upstreams: UpstreamsTable;
 }

@@ -1,18 +1,94 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
-import { usageText } from '../usage/text.ts';
-import type { UsageEvent } from '../usage/types.ts';
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  Kysely,
+  type QueryResult,
+  SqliteDialect,
+  type SqliteDialectConfig,
+  SqliteDriver,
+} from 'kysely';
 import { createKyselyStore } from './kysely-store.ts';
 import { migrateToLatest } from './migrations/index.ts';
 import type { Database } from './schema.ts';
 import type { Store } from './types.ts';
+import { SqliteUsageWriter, sqliteUsageStatements } from './usage-sqlite.ts';
+
+/** How long a statement on the main connection waits for SQLite's write lock. */
+const LOCK_WAIT_MS = 5000;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The main connection waits for the write lock without blocking the event loop. The usage
+ * writer thread is a second writer on the file: while it commits a batch, a write here would
+ * sit in SQLite's busy handler, which sleeps the whole thread (and every request with it) in
+ * steps of up to 100 ms. Instead the connection runs with `busy_timeout = 0`, and a statement
+ * that meets the lock (SQLITE_BUSY: it did nothing) is retried every millisecond from the
+ * event loop, for up to LOCK_WAIT_MS, then fails as it would have.
+ */
+class LockWaitingConnection implements DatabaseConnection {
+  readonly #inner: DatabaseConnection;
+  constructor(inner: DatabaseConnection) {
+    this.#inner = inner;
+  }
+
+  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    for (;;) {
+      try {
+        return await this.#inner.executeQuery<R>(query);
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) {
+          throw error;
+        }
+        await sleep(1);
+      }
+    }
+  }
+
+  streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
+    return this.#inner.streamQuery<R>(query, chunkSize);
+  }
+}
+
+/**
+ * Transactions take the write lock when they begin (`BEGIN IMMEDIATE`): a deferred one that
+ * read first and then wrote after the usage writer thread committed would fail at once with
+ * SQLITE_BUSY_SNAPSHOT, where an immediate one waits for the lock (above) and then holds it.
+ */
+class MainConnectionDriver extends SqliteDriver {
+  #connection: LockWaitingConnection | undefined;
+
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    const inner = await super.acquireConnection();
+    this.#connection ??= new LockWaitingConnection(inner);
+    return this.#connection;
+  }
+
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class MainConnectionDialect extends SqliteDialect {
+  readonly #config: SqliteDialectConfig;
+  constructor(config: SqliteDialectConfig) {
+    super(config);
+    this.#config = config;
+  }
+  override createDriver(): SqliteDriver {
+    return new MainConnectionDriver(this.#config);
+  }
+}
 
 /**
  * The embedded default: one SQLite file in WAL mode. better-sqlite3 is synchronous and
  * Kysely's SQLite dialect runs every query on one connection, so transactions are
- * naturally serialised (SQLite has one writer anyway).
+ * naturally serialised (SQLite has one writer anyway). The one other writer is the usage
+ * writer thread (`usage-sqlite.ts`), which only inserts usage rows; transactions here begin
+ * immediate and wait for its lock from the event loop (`LockWaitingConnection`).
  */
 export async function openSqliteStore(file: string): Promise<Store> {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
@@ -22,41 +98,19 @@ export async function openSqliteStore(file: string): Promise<Store> {
   // drop the last transactions. Foreign keys are off by default in SQLite.
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
-  database.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  // Lock waits happen in LockWaitingConnection, off SQLite's sleeping busy handler.
+  database.pragma('busy_timeout = 0');
+  const db = new Kysely<Database>({ dialect: new MainConnectionDialect({ database }) });
   await migrateToLatest(db as Kysely<unknown>, 'sqlite');
   // Runs on Kysely's single connection, inside the usage batch's transaction (Kysely holds
   // the connection for the whole transaction, and each run is synchronous).
-  const insertEvent = database.prepare(
-    `insert into usage_events (at, key_id, project_id, owner_id, env, outcome, entry_point, route, status,
-       latency_ms, client_ip, user_agent, cost, tokens_in, tokens_out, cost_micros)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
-  const insertUsageEvents = (events: readonly UsageEvent[]) => {
-    for (const e of events) {
-      insertEvent.run(
-        e.at,
-        e.keyId,
-        e.projectId,
-        e.ownerId,
-        e.env,
-        e.outcome,
-        e.entryPoint,
-        usageText(e.route),
-        e.status,
-        e.latencyMs,
-        e.clientIp,
-        usageText(e.userAgent),
-        e.cost,
-        e.tokensIn,
-        e.tokensOut,
-        e.costMicros,
-      );
-    }
-  };
-  return createKyselyStore(
+  const { insertEvents } = sqliteUsageStatements(database);
+  const store = createKyselyStore(
     db,
-    { backend: 'sqlite', lockAuditChain: async () => {}, insertUsageEvents },
+    { backend: 'sqlite', lockAuditChain: async () => {}, insertUsageEvents: insertEvents },
     async () => {},
   );
+  // A file can be opened a second time, by the usage writer thread; a memory database cannot.
+  if (file !== ':memory:') store.usage.openBatchWriter = () => new SqliteUsageWriter(file);
+  return store;
 }

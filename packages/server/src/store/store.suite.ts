@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { newId } from '../ids/index.ts';
 import { GENESIS_HASH, verifyAuditPage } from './audit-chain.ts';
-import type { AuditEntry, AuditEntryInput, KeyRecord, ProjectRecord, Store } from './types.ts';
+import { isUniqueViolation } from './errors.ts';
+import type {
+  AuditEntry,
+  AuditEntryInput,
+  KeyRecord,
+  ProjectRecord,
+  Store,
+  UpstreamRecord,
+} from './types.ts';
 
 /**
  * The contract every store backend must pass, unchanged. A backend's test file calls
@@ -63,6 +71,8 @@ export function defineStoreSuite(backend: string, openStore: () => Promise<Store
         ratelimits: null,
         credits: null,
         rotatedToId: null,
+        models: null,
+        budgets: null,
         ...overrides,
       };
     };
@@ -153,6 +163,7 @@ export function defineStoreSuite(backend: string, openStore: () => Promise<Store
         id,
         ratelimits: [{ name: 'requests', limit: 10, windowSeconds: 1 }],
         credits: { remaining: 5, refill: null, refilledAt: 0 },
+        budgets: null,
         createdAt: 1,
         updatedAt: 1,
       };
@@ -167,6 +178,154 @@ export function defineStoreSuite(backend: string, openStore: () => Promise<Store
       assert.ok((await store.owners.list(100)).some((o) => o.id === id));
       assert.equal(await store.owners.delete(id), true);
       assert.equal(await store.owners.findById(id), null);
+    });
+
+    test('keys: models, budgets and token-unit rate limits round-trip; null clears', async () => {
+      const key = makeKey({
+        models: ['gpt-4o-mini', 'gpt-4o*', 'openai/*'],
+        budgets: [
+          { name: 'monthly', amountMicros: 25_000_000, period: 'month' },
+          { name: 'daily', amountMicros: 1_500_000, period: 'day' },
+        ],
+        ratelimits: [
+          { name: 'rpm', limit: 60, windowSeconds: 60 },
+          { name: 'tpm', limit: 100_000, windowSeconds: 60, unit: 'tokens' },
+        ],
+      });
+      await store.keys.insert(key);
+      assert.deepEqual(await store.keys.findById(key.id), key);
+      const plain = makeKey();
+      await store.keys.insert(plain);
+      const read = await store.keys.findById(plain.id);
+      assert.equal(read?.models, null);
+      assert.equal(read?.budgets, null);
+
+      const changed = await store.keys.update(key.id, { models: ['o3'], budgets: [] });
+      assert.deepEqual(changed?.models, ['o3']);
+      assert.deepEqual(changed?.budgets, [], '[] stays [], distinct from null');
+      assert.deepEqual(changed?.ratelimits, key.ratelimits, 'fields not named are kept');
+      const cleared = await store.keys.update(key.id, { models: null, budgets: null });
+      assert.equal(cleared?.models, null);
+      assert.equal(cleared?.budgets, null);
+    });
+
+    test('owners: budgets and token-unit rate limits round-trip', async () => {
+      const id = `owner-budget-${Math.random().toString(36).slice(2)}`;
+      const owner = {
+        id,
+        ratelimits: [{ name: 'tpm', limit: 1_000_000, windowSeconds: 60, unit: 'tokens' as const }],
+        credits: null,
+        budgets: [{ name: 'total', amountMicros: 1, period: 'total' as const }],
+        createdAt: 3,
+        updatedAt: 3,
+      };
+      await store.owners.upsert(owner);
+      assert.deepEqual(await store.owners.findById(id), owner);
+      await store.owners.upsert({ ...owner, budgets: null, updatedAt: 4 });
+      assert.equal((await store.owners.findById(id))?.budgets, null);
+      assert.equal(await store.owners.delete(id), true);
+    });
+
+    const makeUpstream = (overrides: Partial<UpstreamRecord> = {}): UpstreamRecord => {
+      const now = Date.now();
+      return {
+        id: newId('ups', now),
+        name: `up-${now}-${Math.random().toString(36).slice(2, 8)}`,
+        type: 'openai',
+        baseUrl: 'https://api.example.test/v1',
+        secretSealed: null,
+        secretHint: null,
+        authHeader: 'authorization',
+        authScheme: 'Bearer',
+        environments: null,
+        timeouts: { connectMs: 5_000, headersMs: 300_000, bodyMs: 300_000 },
+        routes: [],
+        prices: {},
+        createdAt: now,
+        updatedAt: now,
+        ...overrides,
+      };
+    };
+
+    test('upstreams: insert, find by id and name, list by name, every field round-trips', async () => {
+      const full = makeUpstream({
+        name: `zz-full-${Math.random().toString(36).slice(2, 8)}`,
+        type: 'http',
+        secretSealed: 'c2VhbGVk',
+        secretHint: '…wxyz',
+        authHeader: 'x-api-key',
+        authScheme: null,
+        environments: ['prod', 'staging'],
+        timeouts: { connectMs: 1, headersMs: 2, bodyMs: 3_600_000 },
+        routes: [
+          { method: 'POST', path: '/v1/things/**', scope: 'things:write' },
+          { method: '*', path: '/v1/*/status', scope: 'things:read' },
+        ],
+        prices: {
+          'gpt-4o': { inputMicrosPerMTok: 2_500_000, outputMicrosPerMTok: 10_000_000 },
+          'free-model': { inputMicrosPerMTok: 0, outputMicrosPerMTok: 0 },
+        },
+      });
+      const minimal = makeUpstream({ name: `aa-min-${Math.random().toString(36).slice(2, 8)}` });
+      await store.upstreams.insert(full);
+      await store.upstreams.insert(minimal);
+      assert.deepEqual(await store.upstreams.findById(full.id), full);
+      assert.deepEqual(await store.upstreams.findByName(full.name), full);
+      assert.deepEqual(await store.upstreams.findByName(minimal.name), minimal);
+      assert.equal(await store.upstreams.findById(newId('ups')), null);
+      assert.equal(await store.upstreams.findByName('no-such-upstream'), null);
+      const names = (await store.upstreams.list()).map((u) => u.name);
+      assert.ok(names.includes(full.name) && names.includes(minimal.name));
+      assert.deepEqual(names, [...names].sort(), 'listed by name');
+    });
+
+    test('upstreams: update applies only the given fields, null clears, rename, delete', async () => {
+      const upstream = makeUpstream({
+        secretSealed: 'c2VhbGVk',
+        secretHint: '…abcd',
+        environments: ['prod'],
+      });
+      await store.upstreams.insert(upstream);
+      const renamed = `${upstream.name}-renamed`;
+      const updated = await store.upstreams.update(upstream.id, {
+        name: renamed,
+        baseUrl: 'http://127.0.0.1:9999',
+        secretSealed: null,
+        secretHint: null,
+        environments: null,
+        routes: [{ method: 'GET', path: '/**', scope: 'read' }],
+        updatedAt: upstream.updatedAt + 1,
+      });
+      assert.deepEqual(updated, {
+        ...upstream,
+        name: renamed,
+        baseUrl: 'http://127.0.0.1:9999',
+        secretSealed: null,
+        secretHint: null,
+        environments: null,
+        routes: [{ method: 'GET', path: '/**', scope: 'read' }],
+        updatedAt: upstream.updatedAt + 1,
+      });
+      assert.equal(await store.upstreams.findByName(upstream.name), null, 'the old name is free');
+      assert.equal((await store.upstreams.findByName(renamed))?.id, upstream.id);
+      assert.equal(await store.upstreams.update(newId('ups'), { name: 'x' }), null);
+      assert.equal(await store.upstreams.delete(upstream.id), true);
+      assert.equal(await store.upstreams.delete(upstream.id), false);
+      assert.equal(await store.upstreams.findById(upstream.id), null);
+    });
+
+    test('upstreams: names are unique, on insert and on rename (a unique violation)', async () => {
+      const a = makeUpstream();
+      const b = makeUpstream({ name: `${a.name}-b` });
+      await store.upstreams.insert(a);
+      await store.upstreams.insert(b);
+      await assert.rejects(store.upstreams.insert(makeUpstream({ name: a.name })), (error) =>
+        isUniqueViolation(error),
+      );
+      await assert.rejects(store.upstreams.update(b.id, { name: a.name }), (error) =>
+        isUniqueViolation(error),
+      );
+      assert.equal((await store.upstreams.findById(b.id))?.name, b.name);
     });
 
     test('projects: rate-limit defaults per environment round-trip', async () => {

@@ -4,10 +4,10 @@
  * since the epoch; the HTTP layer turns them into ISO 8601.
  */
 
-import type { CreditsRefill, RateLimitRule } from '../limiter/index.ts';
+import type { BudgetRule, CreditsRefill, RateLimitRule } from '../limiter/index.ts';
 import type { UsageRepository } from './usage-repository.ts';
 
-export type { CreditsRefill, RateLimitRule };
+export type { BudgetRule, CreditsRefill, RateLimitRule };
 
 /** Credits as stored: the last written-back balance and when it was last refilled. */
 export interface StoredCredits {
@@ -77,6 +77,13 @@ export interface KeyRecord {
   credits: StoredCredits | null;
   /** The key that replaced this one by rotation. */
   rotatedToId: string | null;
+  /**
+   * Gateway: the models this key may call (exact names or `*` patterns, e.g. `gpt-4o-mini`,
+   * `gpt-4o*`); null: any model.
+   */
+  models: string[] | null;
+  /** Gateway: money budgets of this key; null or []: none of its own. */
+  budgets: BudgetRule[] | null;
 }
 
 /** An owner (user, team, service) whose limits and credits all of its keys share. */
@@ -84,6 +91,8 @@ export interface OwnerRecord {
   id: string;
   ratelimits: RateLimitRule[] | null;
   credits: StoredCredits | null;
+  /** Gateway: money budgets shared by all of the owner's keys. */
+  budgets: BudgetRule[] | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -102,9 +111,95 @@ export type KeyPatch = Partial<
     | 'ratelimits'
     | 'credits'
     | 'rotatedToId'
+    | 'models'
+    | 'budgets'
     | 'updatedAt'
   >
 >;
+
+export type UpstreamType = 'openai' | 'http';
+
+/** Generic HTTP upstreams: which scope a route needs. First match wins. */
+export interface UpstreamRoute {
+  /** An HTTP method, or `*` for any. */
+  method: string;
+  /** A path below the upstream's base, `*` matching one segment and a trailing `**` the rest. */
+  path: string;
+  /** The scope a key needs for it, e.g. `billing:write`. */
+  scope: string;
+}
+
+export interface UpstreamTimeouts {
+  /** Connecting to the upstream. */
+  connectMs: number;
+  /** Until the upstream's response headers arrive. */
+  headersMs: number;
+  /** Longest silence between two body chunks (streams included). */
+  bodyMs: number;
+}
+
+/**
+ * An API that the gateway (`/gw/{name}/…`) forwards to, with the secret it injects. The
+ * secret is stored sealed (AES-256-GCM under the master key, context `upstream:<id>`) and is
+ * never returned by the API or logged; `secretHint` (its last 4 characters) helps operators
+ * recognise which secret is set.
+ */
+export interface UpstreamRecord {
+  id: string;
+  /** `[a-z0-9][a-z0-9-]{0,62}`, unique: the `{name}` in `/gw/{name}/…`. */
+  name: string;
+  type: UpstreamType;
+  /** Absolute http(s) URL without query or fragment, e.g. `https://api.openai.com`. */
+  baseUrl: string;
+  /** Sealed secret (encryptSecret output); null: forward without credentials. */
+  secretSealed: string | null;
+  secretHint: string | null;
+  /** Header that carries the secret, lower case (default `authorization`). */
+  authHeader: string;
+  /** Scheme written before the secret (default `Bearer`); null: the secret alone. */
+  authScheme: string | null;
+  /** Environments whose keys it accepts; null: any. */
+  environments: string[] | null;
+  timeouts: UpstreamTimeouts;
+  /** `http` upstreams: route → scope map; a route not listed is refused (403). */
+  routes: UpstreamRoute[];
+  /** Per-model prices that override the price table, in micros per million tokens. */
+  prices: Record<string, ModelPrice>;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Price of a model, in millionths of the currency per one million tokens. */
+export interface ModelPrice {
+  inputMicrosPerMTok: number;
+  outputMicrosPerMTok: number;
+}
+
+export type UpstreamPatch = Partial<
+  Pick<
+    UpstreamRecord,
+    | 'name'
+    | 'baseUrl'
+    | 'secretSealed'
+    | 'secretHint'
+    | 'authHeader'
+    | 'authScheme'
+    | 'environments'
+    | 'timeouts'
+    | 'routes'
+    | 'prices'
+    | 'updatedAt'
+  >
+>;
+
+export interface UpstreamRepository {
+  insert(upstream: UpstreamRecord): Promise<void>;
+  update(id: string, patch: UpstreamPatch): Promise<UpstreamRecord | null>;
+  delete(id: string): Promise<boolean>;
+  findById(id: string): Promise<UpstreamRecord | null>;
+  findByName(name: string): Promise<UpstreamRecord | null>;
+  list(): Promise<UpstreamRecord[]>;
+}
 
 export interface KeyFilter {
   projectId?: string;
@@ -267,6 +362,7 @@ export interface Repositories {
   leaks: LeakRepository;
   audit: AuditRepository;
   usage: UsageRepository;
+  upstreams: UpstreamRepository;
 }
 
 export interface Store extends Repositories {

@@ -1,4 +1,5 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
+import type { UsageBatchWriter } from '../usage/recorder.ts';
 import { rollUp } from '../usage/rollup.ts';
 import { usageText } from '../usage/text.ts';
 import type {
@@ -29,6 +30,13 @@ export interface UsageRepository {
     filter: UsageEventFilter & { afterId?: number; limit: number },
   ): Promise<StoredUsageEvent[]>;
   countEvents(filter: UsageEventFilter): Promise<number>;
+  /**
+   * A writer that takes batches in columns and writes them off the caller's thread, where the
+   * backend has one (SQLite on a file: a worker thread with its own connection). Absent on
+   * PostgreSQL, whose writes are asynchronous I/O already, and on an in-memory database.
+   * Each call opens a new writer; its owner closes it.
+   */
+  openBatchWriter?(): UsageBatchWriter;
 }
 
 type Executor = Kysely<Database> | Transaction<Database>;

@@ -1,6 +1,13 @@
 export type { UsageRepository } from '../store/usage-repository.ts';
+export { type UsageBatch, UsageBatchBuilder, usageBatchOf, usageEventsOf } from './batch.ts';
 export { bucketCount, bucketStart, bucketStarts, GRANULARITY_MS } from './buckets.ts';
-export { UsageRecorder, type UsageRecorderOptions, type UsageRecorderStats } from './recorder.ts';
+export {
+  type UsageBatchWriter,
+  UsageRecorder,
+  type UsageRecorderOptions,
+  type UsageRecorderStats,
+  type UsageSink,
+} from './recorder.ts';
 export { NO_DIMENSION, rollUp, type UsageRollupDelta } from './rollup.ts';
 export {
   DEFAULT_USAGE_RANGE_MS,

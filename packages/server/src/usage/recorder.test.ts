@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openSqliteStore } from '../store/index.ts';
+import { type UsageBatch, usageEventsOf } from './batch.ts';
 import { UsageRecorder } from './recorder.ts';
 import { usageEvent } from './testing/events.ts';
 import type { UsageEvent } from './types.ts';
@@ -243,6 +244,35 @@ describe('UsageRecorder', () => {
     } finally {
       await store.close();
     }
+  });
+
+  test('a batch writer gets columns: prepared on the first event, retried, closed last', async () => {
+    const calls: string[] = [];
+    const written: string[] = [];
+    let failing = true;
+    const writer = {
+      prepare: () => calls.push('prepare'),
+      async writeBatch(batch: UsageBatch) {
+        calls.push(`write ${batch.size}`);
+        const routes = usageEventsOf(batch).map((e) => e.route ?? '');
+        // Like the SQLite writer, take the arrays away: a retry must come with a fresh copy.
+        structuredClone(batch, { transfer: [batch.numbers.buffer, batch.texts.buffer] });
+        if (failing) throw new Error('store down');
+        written.push(...routes);
+      },
+      close: async () => {
+        calls.push('close');
+      },
+    };
+    const recorder = new UsageRecorder(writer, { flushIntervalMs: 0, maxBatchSize: 2 });
+    assert.deepEqual(calls, []);
+    for (let i = 0; i < 3; i++) recorder.record(event(i));
+    assert.deepEqual(calls, ['prepare'], 'prepared once, on the first event');
+    await assert.rejects(recorder.flush(), /store down/);
+    failing = false;
+    await recorder.close();
+    assert.deepEqual(written, routes(0, 3));
+    assert.deepEqual(calls, ['prepare', 'write 2', 'write 2', 'write 1', 'close']);
   });
 
   test('oversized routes and user agents are redacted and cut when recorded', async () => {

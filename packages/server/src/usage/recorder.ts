@@ -1,6 +1,28 @@
 import type { UsageRepository } from '../store/usage-repository.ts';
+import { type UsageBatch, UsageBatchBuilder, usageEventsOf } from './batch.ts';
 import { usageText } from './text.ts';
 import type { UsageEvent } from './types.ts';
+
+/**
+ * Where a recorder writes its batches when the store can take them in columns, off the
+ * recorder's thread (SQLite: a worker thread with its own connection). `writeBatch` has the
+ * same contract as `UsageRepository.insertBatch`: one transaction, events and roll-ups
+ * together, rejected as a whole.
+ */
+export interface UsageBatchWriter {
+  /**
+   * Gets ready for the first batch (starts its thread); called on the first `record`, so
+   * that the first flush does not wait for a thread to start.
+   */
+  prepare?(): void;
+  /** `batch` is the writer's to keep (a fresh copy for each call): it may transfer its arrays. */
+  writeBatch(batch: UsageBatch): Promise<void>;
+  /** Releases the writer (its thread); called by the recorder after its last flush. */
+  close(): Promise<void>;
+}
+
+/** What a recorder writes to: a store's usage repository, or a batch writer. */
+export type UsageSink = Pick<UsageRepository, 'insertBatch'> | UsageBatchWriter;
 
 export interface UsageRecorderStats {
   /** Events accepted and not yet written (including the batch being written). */
@@ -34,10 +56,17 @@ export interface UsageRecorderOptions {
  */
 const RAW_TEXT_MAX = 1024;
 
+const MAX_SPARE_BATCHES = 2;
+
 /**
  * Records usage events off the request path: `record` appends to a buffer and returns at
  * once; a timer writes the buffer in batches, each batch one transaction (events and
  * roll-ups together).
+ *
+ * The buffer is a queue of column batches (`batch.ts`): recording copies the event's fields
+ * and keeps no reference to the event, so a request leaves nothing behind for the garbage
+ * collector. A batch is sealed when its write starts, leaves the queue once written, and is
+ * reused for later events.
  *
  * Contract:
  * - a crash loses at most the events of the last flush interval plus the batch in flight;
@@ -49,22 +78,41 @@ const RAW_TEXT_MAX = 1024;
  * - one write at a time.
  */
 export class UsageRecorder {
-  readonly #usage: Pick<UsageRepository, 'insertBatch'>;
+  #prepare: (() => void) | null = null;
+  readonly #write: (batch: UsageBatchBuilder) => Promise<void>;
+  readonly #closeSink: () => Promise<void>;
   readonly #maxBuffered: number;
   readonly #maxBatchSize: number;
   readonly #onBackpressure: (stats: UsageRecorderStats) => void;
   readonly #onFlushError: (error: unknown, stats: UsageRecorderStats) => void;
   readonly #timer: NodeJS.Timeout | undefined;
-  /** Accepted, not yet written events, oldest first; the batch in flight is its head. */
-  #buffer: UsageEvent[] = [];
+  /** Accepted, not yet written events, oldest first; the batch in flight is the head. */
+  readonly #batches: UsageBatchBuilder[] = [];
+  /** Written batches kept for reuse: a busy node allocates no new arrays per batch. */
+  readonly #spare: UsageBatchBuilder[] = [];
+  /** Events in `#batches`. */
+  #buffered = 0;
   #accepted = 0;
   #writing: Promise<void> | null = null;
   #waiters: Array<() => void> = [];
   #closed = false;
+  #sinkClosed = false;
   readonly #stats = { flushed: 0, flushes: 0, backpressureWaits: 0, flushFailures: 0 };
 
-  constructor(usage: Pick<UsageRepository, 'insertBatch'>, options: UsageRecorderOptions = {}) {
-    this.#usage = usage;
+  /**
+   * `sink`: a batch writer (written in columns, typically on another thread) or a
+   * repository (the batch is turned back into events and written on this thread). The
+   * recorder closes a batch writer after its last flush.
+   */
+  constructor(sink: UsageSink, options: UsageRecorderOptions = {}) {
+    if ('writeBatch' in sink) {
+      this.#prepare = () => sink.prepare?.();
+      this.#write = (batch) => sink.writeBatch(batch.batch());
+      this.#closeSink = () => sink.close();
+    } else {
+      this.#write = (batch) => sink.insertBatch(usageEventsOf(batch.batch()));
+      this.#closeSink = async () => {};
+    }
     this.#maxBuffered = options.maxBuffered ?? 100_000;
     this.#maxBatchSize = options.maxBatchSize ?? 5000;
     this.#onBackpressure = options.onBackpressure ?? (() => {});
@@ -77,7 +125,7 @@ export class UsageRecorder {
   }
 
   get stats(): UsageRecorderStats {
-    return { buffered: this.#buffer.length, ...this.#stats };
+    return { buffered: this.#buffered, ...this.#stats };
   }
 
   /**
@@ -86,8 +134,18 @@ export class UsageRecorder {
    */
   record(event: UsageEvent): void | Promise<void> {
     if (this.#closed) throw new Error('the usage recorder is closed');
-    const full = this.#buffer.length >= this.#maxBuffered;
-    this.#buffer.push(boundText(event));
+    const full = this.#buffered >= this.#maxBuffered;
+    let tail = this.#batches.at(-1);
+    if (!tail || tail.sealed || tail.full) {
+      if (this.#prepare) {
+        this.#prepare();
+        this.#prepare = null;
+      }
+      tail = this.#spare.pop() ?? new UsageBatchBuilder(this.#maxBatchSize);
+      this.#batches.push(tail);
+    }
+    tail.add(boundText(event));
+    this.#buffered += 1;
     this.#accepted += 1;
     if (!full) return;
     this.#stats.backpressureWaits += 1;
@@ -104,39 +162,50 @@ export class UsageRecorder {
    */
   async flush(): Promise<void> {
     const target = this.#accepted;
-    while (this.#accepted - this.#buffer.length < target) await this.#writeBatch();
+    while (this.#accepted - this.#buffered < target) await this.#writeBatch();
   }
 
-  /** Stops the timer and writes everything. Call it on shutdown (SIGTERM), before the store closes. */
+  /**
+   * Stops the timer and writes everything, then releases the writer. Call it on shutdown
+   * (SIGTERM), before the store closes.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
     await this.flush();
+    if (!this.#sinkClosed) {
+      this.#sinkClosed = true;
+      await this.#closeSink();
+    }
   }
 
   #flushInBackground(): void {
     // A write in progress carries on by itself; the next tick picks up what it leaves.
-    if (this.#writing || this.#buffer.length === 0) return;
+    if (this.#writing || this.#buffered === 0) return;
     this.flush().catch((error: unknown) => this.#onFlushError(error, this.stats));
   }
 
   /** Writes the head of the buffer, or joins the write already in flight. */
   #writeBatch(): Promise<void> {
     if (this.#writing) return this.#writing;
-    const size = Math.min(this.#buffer.length, this.#maxBatchSize);
-    const batch = this.#buffer.slice(0, size);
+    const batch = this.#batches[0]!;
     const write = (async () => {
+      batch.seal();
       try {
-        await this.#usage.insertBatch(batch);
+        // Sealed: later events go to a new batch, and a retry writes the same events.
+        await this.#write(batch);
       } catch (error) {
         this.#stats.flushFailures += 1;
         throw error;
       }
       // Only `record` appends, and only at the tail: the head is still this batch.
-      this.#buffer.splice(0, size);
-      this.#stats.flushed += size;
+      this.#batches.shift();
+      this.#buffered -= batch.size;
+      this.#stats.flushed += batch.size;
       this.#stats.flushes += 1;
-      if (this.#buffer.length < this.#maxBuffered) this.#releaseWaiters();
+      batch.reset();
+      if (this.#spare.length < MAX_SPARE_BATCHES) this.#spare.push(batch);
+      if (this.#buffered < this.#maxBuffered) this.#releaseWaiters();
     })();
     const settled = write.finally(() => {
       if (this.#writing === settled) this.#writing = null;

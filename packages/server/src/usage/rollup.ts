@@ -1,5 +1,5 @@
 import { bucketStart } from './buckets.ts';
-import { USAGE_GRANULARITIES, type UsageEvent, type UsageGranularity } from './types.ts';
+import type { UsageEvent, UsageGranularity } from './types.ts';
 
 /**
  * What one batch of events adds to the roll-ups: one delta per granularity, bucket and
@@ -30,45 +30,111 @@ export const NO_DIMENSION = '';
  * Aggregates a batch in memory, so that each roll-up row is upserted once per batch (one
  * statement may not touch a row twice on PostgreSQL). The result is sorted by its unique key:
  * every node then locks roll-up rows in the same order, so concurrent batches cannot deadlock.
+ *
+ * Events are summed per minute first (a run of events with the same dimensions in the same
+ * minute, the common case, adds to the previous delta without building a map key), and the
+ * minutes are then summed into hours and days.
  */
 export function rollUp(events: readonly UsageEvent[]): UsageRollupDelta[] {
-  const deltas = new Map<string, UsageRollupDelta>();
+  const minutes = new Map<string, UsageRollupDelta>();
+  let previous: UsageRollupDelta | undefined;
   for (const event of events) {
-    for (const granularity of USAGE_GRANULARITIES) {
-      const start = bucketStart(event.at, granularity);
-      const keyId = event.keyId ?? NO_DIMENSION;
-      const ownerId = event.ownerId ?? NO_DIMENSION;
-      const projectId = event.projectId ?? NO_DIMENSION;
-      const env = event.env ?? NO_DIMENSION;
-      const id = [granularity, start, keyId, ownerId, projectId, env, event.outcome].join('\u0000');
-      let delta = deltas.get(id);
+    const start = bucketStart(event.at, 'minute');
+    const keyId = event.keyId ?? NO_DIMENSION;
+    const ownerId = event.ownerId ?? NO_DIMENSION;
+    const projectId = event.projectId ?? NO_DIMENSION;
+    const env = event.env ?? NO_DIMENSION;
+    let delta =
+      previous &&
+      previous.bucketStart === start &&
+      previous.keyId === keyId &&
+      previous.outcome === event.outcome &&
+      previous.ownerId === ownerId &&
+      previous.projectId === projectId &&
+      previous.env === env
+        ? previous
+        : undefined;
+    if (!delta) {
+      const id = deltaId('minute', start, keyId, ownerId, projectId, env, event.outcome);
+      delta = minutes.get(id);
       if (!delta) {
-        delta = {
-          granularity,
-          bucketStart: start,
-          keyId,
-          ownerId,
-          projectId,
-          env,
-          outcome: event.outcome,
-          count: 0,
-          costSum: 0,
-          tokensInSum: 0,
-          tokensOutSum: 0,
-          costMicrosSum: 0,
-          latencyMsSum: 0,
-        };
-        deltas.set(id, delta);
+        delta = emptyDelta('minute', start, keyId, ownerId, projectId, env, event.outcome);
+        minutes.set(id, delta);
       }
-      delta.count += 1;
-      delta.costSum += event.cost;
-      delta.tokensInSum += event.tokensIn ?? 0;
-      delta.tokensOutSum += event.tokensOut ?? 0;
-      delta.costMicrosSum += event.costMicros ?? 0;
-      delta.latencyMsSum += event.latencyMs;
+      previous = delta;
     }
+    delta.count += 1;
+    delta.costSum += event.cost;
+    delta.tokensInSum += event.tokensIn ?? 0;
+    delta.tokensOutSum += event.tokensOut ?? 0;
+    delta.costMicrosSum += event.costMicros ?? 0;
+    delta.latencyMsSum += event.latencyMs;
   }
-  return [...deltas.values()].sort(compareDeltas);
+  const hours = coarsen(minutes.values(), 'hour');
+  const days = coarsen(hours.values(), 'day');
+  return [...minutes.values(), ...hours.values(), ...days.values()].sort(compareDeltas);
+}
+
+/** Sums finer deltas into the buckets of a coarser granularity. */
+function coarsen(
+  finer: Iterable<UsageRollupDelta>,
+  granularity: UsageGranularity,
+): Map<string, UsageRollupDelta> {
+  const coarser = new Map<string, UsageRollupDelta>();
+  for (const d of finer) {
+    const start = bucketStart(d.bucketStart, granularity);
+    const id = deltaId(granularity, start, d.keyId, d.ownerId, d.projectId, d.env, d.outcome);
+    let delta = coarser.get(id);
+    if (!delta) {
+      delta = emptyDelta(granularity, start, d.keyId, d.ownerId, d.projectId, d.env, d.outcome);
+      coarser.set(id, delta);
+    }
+    delta.count += d.count;
+    delta.costSum += d.costSum;
+    delta.tokensInSum += d.tokensInSum;
+    delta.tokensOutSum += d.tokensOutSum;
+    delta.costMicrosSum += d.costMicrosSum;
+    delta.latencyMsSum += d.latencyMsSum;
+  }
+  return coarser;
+}
+
+function deltaId(
+  granularity: UsageGranularity,
+  start: number,
+  keyId: string,
+  ownerId: string,
+  projectId: string,
+  env: string,
+  outcome: string,
+): string {
+  return `${granularity}\u0000${start}\u0000${keyId}\u0000${ownerId}\u0000${projectId}\u0000${env}\u0000${outcome}`;
+}
+
+function emptyDelta(
+  granularity: UsageGranularity,
+  bucketStart: number,
+  keyId: string,
+  ownerId: string,
+  projectId: string,
+  env: string,
+  outcome: string,
+): UsageRollupDelta {
+  return {
+    granularity,
+    bucketStart,
+    keyId,
+    ownerId,
+    projectId,
+    env,
+    outcome,
+    count: 0,
+    costSum: 0,
+    tokensInSum: 0,
+    tokensOutSum: 0,
+    costMicrosSum: 0,
+    latencyMsSum: 0,
+  };
 }
 
 const GRANULARITY_ORDER: Record<UsageGranularity, number> = { minute: 0, hour: 1, day: 2 };

@@ -35,13 +35,14 @@ export function decideKeyAge(
     : null;
 }
 
+/** `accepted`: the one environment the caller serves, or the set it accepts (gateway upstreams). */
 export function decideEnvironment(
   keyEnv: string,
-  requiredEnv: string | undefined,
+  accepted: string | readonly string[] | undefined | null,
 ): RejectionCode | null {
-  return requiredEnv !== undefined && requiredEnv !== '' && requiredEnv !== keyEnv
-    ? 'WRONG_ENV'
-    : null;
+  if (accepted === undefined || accepted === null || accepted === '') return null;
+  if (typeof accepted === 'string') return accepted === keyEnv ? null : 'WRONG_ENV';
+  return accepted.includes(keyEnv) ? null : 'WRONG_ENV';
 }
 
 export function decideClientIp(

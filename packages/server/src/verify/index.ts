@@ -7,5 +7,11 @@ export {
 } from './codes.ts';
 export { CreditsWriteBackLoop } from './credits-write-back.ts';
 export { LastUsedRecorder } from './last-used.ts';
-export { effectiveKeyRules, keySubject, limitRequestFor, ownerSubject } from './limits.ts';
+export {
+  effectiveKeyRules,
+  keySubject,
+  limitRequestFor,
+  ownerSubject,
+  rulesOfUnit,
+} from './limits.ts';
 export { Verifier, type VerifierDeps, type VerifyRequest, type VerifyResult } from './verifier.ts';

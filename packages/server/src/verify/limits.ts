@@ -7,13 +7,31 @@ import type { KeyRecord, OwnerRecord, ProjectRecord, StoredCredits } from '../st
  *   defaults for its environment (then the project's `*` defaults);
  * - plus its owner's rate limits, shared by all of the owner's keys;
  * - credits: the key's own if it has any, else its owner's.
+ * Rules counted in `tokens` are the gateway's (it reserves and settles token counts itself):
+ * a verification spends only `requests` rules.
  */
 export const keySubject = (keyId: string) => `key:${keyId}`;
 export const ownerSubject = (ownerId: string) => `owner:${ownerId}`;
 
-export function effectiveKeyRules(key: KeyRecord, project: ProjectRecord): RateLimitRule[] {
-  return (
-    key.ratelimits ?? project.ratelimitDefaults[key.env] ?? project.ratelimitDefaults['*'] ?? []
+type RuleUnit = NonNullable<RateLimitRule['unit']>;
+
+/** The rules of one unit; the list itself (no copy) in the common case where all are of it. */
+export function rulesOfUnit(rules: RateLimitRule[], unit: RuleUnit): RateLimitRule[] {
+  for (const rule of rules) {
+    if ((rule.unit ?? 'requests') !== unit)
+      return rules.filter((r) => (r.unit ?? 'requests') === unit);
+  }
+  return rules;
+}
+
+export function effectiveKeyRules(
+  key: KeyRecord,
+  project: ProjectRecord,
+  unit: RuleUnit = 'requests',
+): RateLimitRule[] {
+  return rulesOfUnit(
+    key.ratelimits ?? project.ratelimitDefaults[key.env] ?? project.ratelimitDefaults['*'] ?? [],
+    unit,
   );
 }
 
@@ -37,7 +55,10 @@ export function limitRequestFor(
     return null;
   const limits = rules.map((rule) => ({ subject: keySubject(key.id), rule }));
   if (owner?.ratelimits) {
-    for (const rule of owner.ratelimits) limits.push({ subject: ownerSubject(owner.id), rule });
+    for (const rule of owner.ratelimits) {
+      if ((rule.unit ?? 'requests') === 'requests')
+        limits.push({ subject: ownerSubject(owner.id), rule });
+    }
   }
   const credits = key.credits
     ? creditsRequest(keySubject(key.id), key.credits)

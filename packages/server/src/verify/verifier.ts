@@ -25,15 +25,26 @@ export interface VerifyRequest {
   source?: 'header' | 'query' | 'body';
   /** Scopes the caller needs; all of them must be granted. */
   requiredScopes?: readonly string[];
-  /** The environment the caller serves; a key of another environment is rejected. */
-  env?: string;
+  /** The environment the caller serves (or the set it accepts); keys of others are rejected. */
+  env?: string | readonly string[] | null;
   clientIp?: string | null;
   /** Management routes accept only management keys, and every other entry point only API keys. */
   kind?: KeyKind;
   /** What this request spends from rate limits and credits (integer ≥ 0, default 1). */
   cost?: number;
+  /**
+   * An entry point's own rule over the found key, checked after scopes and before any limit is
+   * spent (the gateway's model allowlist): a rejection here costs the caller nothing.
+   */
+  authorize?: (key: KeyRecord) => RejectionCode | null;
   /** Where the request came in, for the usage record. Absent: not recorded (management auth). */
-  usage?: { entryPoint: UsageEntryPoint; route?: string | null; userAgent?: string | null };
+  usage?: {
+    entryPoint: UsageEntryPoint;
+    route?: string | null;
+    userAgent?: string | null;
+    /** The entry point records the event itself, once it knows more (the gateway: tokens). */
+    deferred?: boolean;
+  };
 }
 
 export interface VerifyResult {
@@ -101,17 +112,41 @@ export class Verifier {
     this.#deps = deps;
   }
 
-  async verify(request: VerifyRequest): Promise<VerifyResult> {
+  verify(request: VerifyRequest): Promise<VerifyResult> {
+    try {
+      const outcome = this.verifyNow(request);
+      return outcome instanceof Promise ? outcome : Promise.resolve(outcome);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * `verify`, answered synchronously when nothing had to wait: the pipeline is synchronous on
+   * a cache hit (the common case) and only becomes a promise when it must wait for the store,
+   * a shared limiter or room in the usage buffer. For entry points on the hot path
+   * (forward-auth), which then answer without a promise or a microtask. May throw.
+   */
+  verifyNow(request: VerifyRequest): VerifyResult | Promise<VerifyResult> {
     const started = request.usage ? performance.now() : 0;
-    // The pipeline is synchronous on a cache hit (the common case) and only becomes a
-    // promise when it must wait for the store or a shared limiter: no needless microtasks.
     const decided = this.#decide(request);
-    const outcome = decided instanceof Promise ? await decided : decided;
+    if (decided instanceof Promise) {
+      return decided.then((outcome) => this.#conclude(request, outcome, started));
+    }
+    return this.#conclude(request, decided, started);
+  }
+
+  /** Counts the verdict and records its usage event. */
+  #conclude(
+    request: VerifyRequest,
+    outcome: VerifyResult,
+    started: number,
+  ): VerifyResult | Promise<VerifyResult> {
     this.#deps.metrics?.countVerification(request.usage?.entryPoint ?? 'management', outcome.code);
-    if (request.usage && this.#deps.usage) {
+    if (request.usage && this.#deps.usage && !request.usage.deferred) {
       const wait = this.#record(request, outcome, performance.now() - started);
       // Back-pressure: when the usage buffer is full, the request waits for room.
-      if (wait) await wait;
+      if (wait) return wait.then(() => outcome);
     }
     return outcome;
   }
@@ -146,6 +181,8 @@ export class Verifier {
     if (state) return result(state, found);
     const scopes = decideScopes(key.scopes, request.requiredScopes);
     if (scopes) return result(scopes.code, found, { missingScopes: scopes.missing });
+    const refused = request.authorize?.(key);
+    if (refused) return result(refused, found);
 
     const limited = this.#applyLimits(found, request.cost ?? 1);
     if (limited instanceof Promise) return limited.then((l) => this.#admit(request, found, now, l));

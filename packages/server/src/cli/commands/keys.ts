@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander';
 import { CliError, type ClientOptions, callApi, confirm } from '../client.ts';
 import { output, printJson, printNewKey, printRecord, printTable } from '../output.ts';
+import { collect, parseBudget, parseLimit } from '../parse.ts';
 
 type Common = ClientOptions & { json?: boolean };
 type KeyJson = Record<string, unknown> & { id: string; key?: string };
@@ -32,6 +33,46 @@ function splitList(values: string[] | undefined): string[] | undefined {
     .filter(Boolean);
 }
 
+/** The gateway and limit options keys create and update share. */
+function withGatewayOptions(command: Command): Command {
+  return command
+    .option(
+      '--model <pattern>',
+      'gateway: a model the key may call, exact or with * (gpt-4o*); repeatable (default: any)',
+      collect,
+    )
+    .option(
+      '--budget <name=amount/period>',
+      'gateway: a money budget, repeatable, e.g. monthly=25.00/month (period: hour, day, week, month, total; "none" to clear)',
+      collect,
+    )
+    .option(
+      '--limit <rule...>',
+      'rate limits, e.g. rpm=60/60 tpm=100000/60/tokens ("none": no limits, "inherit": the project defaults)',
+    );
+}
+
+interface GatewayOptions {
+  model?: string[];
+  anyModel?: boolean;
+  budget?: string[];
+  limit?: string[];
+}
+
+function gatewayFields(o: GatewayOptions): Record<string, unknown> {
+  const only = (values: string[] | undefined, word: string) =>
+    values?.length === 1 && values[0] === word;
+  return {
+    models: o.anyModel ? null : splitList(o.model),
+    budgets: only(o.budget, 'none') ? null : o.budget?.map(parseBudget),
+    ratelimits: only(o.limit, 'none')
+      ? []
+      : only(o.limit, 'inherit')
+        ? null
+        : o.limit?.map(parseLimit),
+  };
+}
+
 function parseMeta(text: string | undefined): Record<string, unknown> | undefined {
   if (text === undefined) return undefined;
   const value = JSON.parse(text) as unknown;
@@ -43,7 +84,9 @@ function parseMeta(text: string | undefined): Record<string, unknown> | undefine
 export function registerKeys(program: Command): void {
   const keys = program.command('keys').description('API keys (calls the management API)');
 
-  withClientOptions(keys.command('create').description('create a key; prints it once'))
+  withGatewayOptions(
+    withClientOptions(keys.command('create').description('create a key; prints it once')),
+  )
     .requiredOption('--name <name>', 'what the key is for')
     .option('--project <project>', 'project id or name (default: default)')
     .option('--env <env>', 'environment: dev, staging, prod … (default: dev)')
@@ -54,16 +97,17 @@ export function registerKeys(program: Command): void {
     .option('--allowed-ips <cidrs...>', 'IP allowlist, CIDR ranges')
     .action(
       async (
-        o: Common & {
-          name: string;
-          project?: string;
-          env?: string;
-          scopes?: string[];
-          expiresAt?: string;
-          owner?: string;
-          meta?: string;
-          allowedIps?: string[];
-        },
+        o: Common &
+          GatewayOptions & {
+            name: string;
+            project?: string;
+            env?: string;
+            scopes?: string[];
+            expiresAt?: string;
+            owner?: string;
+            meta?: string;
+            allowedIps?: string[];
+          },
       ) => {
         const created = await callApi<KeyJson>(o, 'POST', '/v1/keys', {
           name: o.name,
@@ -74,6 +118,7 @@ export function registerKeys(program: Command): void {
           ownerId: o.owner,
           meta: parseMeta(o.meta),
           allowedIps: splitList(o.allowedIps),
+          ...gatewayFields(o),
         });
         if (o.json) printJson(created);
         else printNewKey(created.key!, `Key ${created.id} (${String(created.display)})`);
@@ -128,7 +173,8 @@ export function registerKeys(program: Command): void {
     },
   );
 
-  withClientOptions(keys.command('update <id>').description('change a key'))
+  withGatewayOptions(withClientOptions(keys.command('update <id>').description('change a key')))
+    .option('--any-model', 'gateway: allow every model again')
     .option('--name <name>', 'new name')
     .option('--scopes <scopes...>', 'replace the scopes')
     .option('--expires-at <iso>', 'new expiry, ISO 8601, or "never"')
@@ -138,14 +184,15 @@ export function registerKeys(program: Command): void {
     .action(
       async (
         id: string,
-        o: Common & {
-          name?: string;
-          scopes?: string[];
-          expiresAt?: string;
-          owner?: string;
-          meta?: string;
-          allowedIps?: string[];
-        },
+        o: Common &
+          GatewayOptions & {
+            name?: string;
+            scopes?: string[];
+            expiresAt?: string;
+            owner?: string;
+            meta?: string;
+            allowedIps?: string[];
+          },
       ) => {
         const ips = splitList(o.allowedIps);
         const key = await callApi<KeyJson>(o, 'PATCH', `/v1/keys/${encodeURIComponent(id)}`, {
@@ -155,6 +202,7 @@ export function registerKeys(program: Command): void {
           ownerId: o.owner,
           meta: parseMeta(o.meta),
           allowedIps: ips?.length === 1 && ips[0] === 'none' ? [] : ips,
+          ...gatewayFields(o),
         });
         output(key, o, () => printRecord(key));
       },

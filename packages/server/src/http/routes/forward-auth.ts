@@ -1,11 +1,22 @@
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { type ParsedUrlQuery, parse as parseQueryString } from 'node:querystring';
 import { parseScopeList } from '@keywarden/core';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Keywarden } from '../../app/index.ts';
-import { invalidField } from '../../errors/index.ts';
+import { invalidField, KeywardenError } from '../../errors/index.ts';
 import { rateLimitHeaders } from '../../limiter/index.ts';
-import { httpStatusFor, wwwAuthenticateFor } from '../../verify/index.ts';
+import type { Logger } from '../../log/index.ts';
+import {
+  httpStatusFor,
+  type RejectionCode,
+  type VerifyRequest,
+  type VerifyResult,
+  wwwAuthenticateFor,
+} from '../../verify/index.ts';
 import { presentedKey } from '../credentials.ts';
-import { sendProblem } from '../problem.ts';
+import { clientAddress, type DirectHandler, serveDirectly } from '../direct-dispatch.ts';
+import { type DirectHeaders, writeEmpty, writeProblem } from '../direct-reply.ts';
+import { requestIdFor } from '../request-id.ts';
 
 /**
  * Forward-auth for nginx `auth_request`, Traefik ForwardAuth and Envoy ext_authz: the edge
@@ -20,13 +31,12 @@ import { sendProblem } from '../problem.ts';
  * Scopes from all three are required together (a client that forges the header can only ask
  * for more); the environment is taken from the first that names one, so a forged header
  * cannot move a route configured for `prod` to `dev`.
+ *
+ * The edge calls this on every request it lets through, so it is served straight from the
+ * Node server (`direct-dispatch.ts`), without Fastify's per-request work; the Fastify route
+ * runs the same handler for `inject()` and for URLs Fastify must decode first. The answers
+ * are the ones Fastify would send (`direct-reply.ts`), and none is logged (a quiet route).
  */
-interface AuthQuery {
-  scopes?: string;
-  env?: string;
-  cost?: string;
-}
-
 const MAX_COST = 1_000_000;
 
 function parseCost(where: string, text: string | undefined): number | undefined {
@@ -48,75 +58,187 @@ function requestCost(fromQuery: string | undefined, fromHeader: string | undefin
   return asked === undefined ? configured : Math.max(configured, asked);
 }
 
-/** The request the edge is asking about, for the usage record: method and path, no query. */
-function originalRoute(request: FastifyRequest): string {
-  const method =
-    headerValue(request, 'x-forwarded-method') ??
-    headerValue(request, 'x-original-method') ??
-    request.method;
-  const uri =
-    headerValue(request, 'x-original-uri') ??
-    headerValue(request, 'x-forwarded-uri') ??
-    (request.url.startsWith('/v1/auth/') ? request.url.slice('/v1/auth'.length) : '/');
-  const path = uri.split('?', 1)[0] ?? '/';
-  return `${method.slice(0, 10)} ${path}`.slice(0, 200);
+const NO_QUERY: ParsedUrlQuery = Object.freeze(Object.create(null));
+
+function queryOf(url: string): ParsedUrlQuery {
+  const mark = url.indexOf('?');
+  return mark === -1 ? NO_QUERY : parseQueryString(url.slice(mark + 1));
 }
 
-function headerValue(request: FastifyRequest, name: string): string | undefined {
-  const value = request.headers[name];
+/**
+ * A parameter of the auth URL that may appear once. The URL is the operator's configuration:
+ * a repeated `env` or `cost` is a mistake to report, not a choice to guess.
+ */
+function once(query: ParsedUrlQuery, name: string): string | undefined {
+  const value = query[name];
+  if (Array.isArray(value)) throw invalidField(`querystring/${name}`, 'must be given once');
+  return value;
+}
+
+function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
   return typeof value === 'string' ? value : undefined;
 }
 
-export function forwardAuthRoutes(kw: Keywarden): FastifyPluginAsync {
+/** The request the edge is asking about, for the usage record: method and path, no query. */
+function originalRoute(req: IncomingMessage): string {
+  const url = req.url ?? '/';
+  const method =
+    headerValue(req.headers, 'x-forwarded-method') ??
+    headerValue(req.headers, 'x-original-method') ??
+    req.method ??
+    'GET';
+  const uri =
+    headerValue(req.headers, 'x-original-uri') ??
+    headerValue(req.headers, 'x-forwarded-uri') ??
+    (url.startsWith('/v1/auth/') ? url.slice('/v1/auth'.length) : '/');
+  const mark = uri.indexOf('?');
+  const route = `${method.length > 10 ? method.slice(0, 10) : method} ${mark === -1 ? uri : uri.slice(0, mark)}`;
+  return route.length > 200 ? route.slice(0, 200) : route;
+}
+
+/**
+ * The URLs Fastify would route here without decoding them first: `/v1/auth`, its query and
+ * sub-paths (ignoreTrailingSlash), none with a `%` in the path (left to Fastify's decoding and
+ * its 400 for a bad escape).
+ */
+export function isForwardAuthUrl(url: string): boolean {
+  if (!url.startsWith('/v1/auth')) return false;
+  if (url.length === 8) return true;
+  const next = url.charCodeAt(8);
+  if (next === 63 /* ? */) return true;
+  if (next !== 47 /* / */) return false;
+  const mark = url.indexOf('?');
+  return !(mark === -1 ? url : url.slice(0, mark)).includes('%');
+}
+
+/** Answers one forward-auth request on Node's request and response; never throws. */
+export function forwardAuthHandler(kw: Keywarden, logger: Logger): DirectHandler {
   const defaults = kw.config.forwardAuth;
+  const clientIp = clientAddress(kw.config.trustedProxies);
+
+  const verifyRequestFor = (req: IncomingMessage): VerifyRequest => {
+    const { headers } = req;
+    const query = queryOf(req.url ?? '/');
+    const scopes = query.scopes;
+    const fromHeader = parseScopeList(headerValue(headers, 'x-keywarden-scopes') ?? '');
+    const required =
+      scopes === undefined && defaults.scopes.length === 0
+        ? fromHeader
+        : [
+            // Repeated, every occurrence counts: more required scopes is never less safe.
+            ...(Array.isArray(scopes)
+              ? scopes.flatMap(parseScopeList)
+              : parseScopeList(scopes ?? '')),
+            ...defaults.scopes,
+            ...fromHeader,
+          ];
+    const env =
+      once(query, 'env') || defaults.env || headerValue(headers, 'x-keywarden-env') || undefined;
+    const cost = requestCost(once(query, 'cost'), headerValue(headers, 'x-keywarden-cost'));
+    const { key, source } = presentedKey({ headers, query }, { allowQuery: true });
+    return {
+      key,
+      source,
+      requiredScopes: required,
+      env,
+      clientIp: clientIp(req),
+      cost,
+      usage: {
+        entryPoint: 'forward-auth',
+        route: originalRoute(req),
+        userAgent: headerValue(headers, 'user-agent') ?? null,
+      },
+    };
+  };
+
+  const answerError = (res: ServerResponse, requestId: string, error: unknown) => {
+    if (error instanceof KeywardenError) {
+      const headers: DirectHeaders = {};
+      for (const [name, value] of Object.entries(error.headers))
+        headers[name.toLowerCase()] = value;
+      writeProblem(res, requestId, error, headers);
+      return;
+    }
+    logger.error({ reqId: requestId, err: error }, 'unhandled error');
+    writeProblem(res, requestId, { code: 'INTERNAL' });
+  };
+  const fail = (res: ServerResponse, requestId: string, error: unknown) => {
+    if (!res.headersSent) answerError(res, requestId, error);
+    else {
+      logger.error({ reqId: requestId, err: error }, 'unhandled error');
+      res.destroy();
+    }
+  };
+  const answer = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    result: VerifyResult,
+  ) => {
+    try {
+      answerVerdict(res, req.method, requestId, result);
+    } catch (error) {
+      fail(res, requestId, error);
+    }
+  };
+
+  // No closure is made per request on the synchronous path (a cached key): under tsx each
+  // one costs a name definition as well as an allocation.
+  return (req, res, requestId = requestIdFor(req.headers['x-request-id'])) => {
+    let verdict: VerifyResult | Promise<VerifyResult>;
+    try {
+      verdict = kw.verifier.verifyNow(verifyRequestFor(req));
+    } catch (error) {
+      fail(res, requestId, error);
+      return;
+    }
+    if (verdict instanceof Promise) {
+      verdict.then(
+        (result) => answer(req, res, requestId, result),
+        (error: unknown) => fail(res, requestId, error),
+      );
+    } else answer(req, res, requestId, verdict);
+  };
+}
+
+function answerVerdict(
+  res: ServerResponse,
+  method: string | undefined,
+  requestId: string,
+  result: VerifyResult,
+): void {
+  const headers: DirectHeaders = {};
+  // Most keys have no limits: no headers to build, nothing to allocate.
+  if (result.limits.length > 0 || result.retryAfterSeconds !== null) {
+    const limits = rateLimitHeaders({ ...result, allowed: result.valid });
+    for (const [name, value] of Object.entries(limits)) headers[name.toLowerCase()] = value;
+  }
+  if (result.valid && result.key) {
+    headers['x-keywarden-key-id'] = result.key.id;
+    headers['x-keywarden-project-id'] = result.key.projectId;
+    headers['x-keywarden-env'] = result.key.env;
+    if (result.key.ownerId)
+      headers['x-keywarden-owner-id'] = encodeURIComponent(result.key.ownerId);
+    writeEmpty(res, method, httpStatusFor(result.code), requestId, headers);
+    return;
+  }
+  const www = wwwAuthenticateFor(result.code, result.missingScopes);
+  if (www) headers['www-authenticate'] = www;
+  writeProblem(res, requestId, { code: result.code as RejectionCode }, headers);
+}
+
+export function forwardAuthRoutes(kw: Keywarden): FastifyPluginAsync {
   return async (app) => {
+    const answer = forwardAuthHandler(kw, app.log as Logger);
+    serveDirectly(app, isForwardAuthUrl, answer);
+
     // The edge may forward any method and a body; the verdict depends on headers only.
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
-
-    const handler = async (request: FastifyRequest, reply: FastifyReply) => {
-      const query = request.query as AuthQuery;
-      const required = [
-        ...(query.scopes ? parseScopeList(query.scopes) : []),
-        ...defaults.scopes,
-        ...parseScopeList(headerValue(request, 'x-keywarden-scopes') ?? ''),
-      ];
-      const env = query.env || defaults.env || headerValue(request, 'x-keywarden-env') || undefined;
-      const cost = requestCost(query.cost, headerValue(request, 'x-keywarden-cost'));
-      const { key, source } = presentedKey(request, { allowQuery: true });
-      const result = await kw.verifier.verify({
-        key,
-        source,
-        requiredScopes: required,
-        env,
-        clientIp: request.ip,
-        cost,
-        usage: {
-          entryPoint: 'forward-auth',
-          route: originalRoute(request),
-          userAgent: headerValue(request, 'user-agent') ?? null,
-        },
-      });
-      // Most keys have no limits: no headers to build, nothing to allocate.
-      if (result.limits.length > 0 || result.retryAfterSeconds !== null) {
-        reply.headers(rateLimitHeaders({ ...result, allowed: result.valid }));
-      }
-      if (result.valid && result.key) {
-        reply.header('x-keywarden-key-id', result.key.id);
-        reply.header('x-keywarden-project-id', result.key.projectId);
-        reply.header('x-keywarden-env', result.key.env);
-        if (result.key.ownerId)
-          reply.header('x-keywarden-owner-id', encodeURIComponent(result.key.ownerId));
-        return reply.code(httpStatusFor(result.code)).send();
-      }
-      const www = wwwAuthenticateFor(result.code, result.missingScopes);
-      return sendProblem(
-        reply,
-        result.code as Exclude<typeof result.code, 'VALID'>,
-        undefined,
-        [],
-        www ? { 'www-authenticate': www } : {},
-      );
+    const handler = (request: FastifyRequest, reply: FastifyReply) => {
+      reply.hijack();
+      answer(request.raw, reply.raw, request.id);
     };
 
     const schema = {

@@ -143,6 +143,106 @@ describe('key management API', () => {
     );
   });
 
+  test('gateway fields: models, budgets (amounts in units, stored in micros) and token limits', async () => {
+    const res = await node.request({
+      method: 'POST',
+      url: '/v1/keys',
+      payload: {
+        name: 'llm app',
+        models: ['gpt-4o-mini', 'gpt-4o*', 'openai/o3:latest'],
+        budgets: [
+          { name: 'monthly', amount: 25, period: 'month' },
+          { name: 'daily', amount: 8.2, period: 'day' },
+          { name: 'tiny', amount: 0.000001, period: 'total' },
+        ],
+        ratelimits: [
+          { name: 'rpm', limit: 60, windowSeconds: 60 },
+          { name: 'tpm', limit: 100_000, windowSeconds: 60, unit: 'tokens' },
+        ],
+      },
+    });
+    assert.equal(res.statusCode, 201, res.body);
+    const body = res.json();
+    assert.deepEqual(body.models, ['gpt-4o-mini', 'gpt-4o*', 'openai/o3:latest']);
+    assert.deepEqual(body.budgets, [
+      { name: 'monthly', amount: 25, period: 'month' },
+      { name: 'daily', amount: 8.2, period: 'day' },
+      { name: 'tiny', amount: 0.000001, period: 'total' },
+    ]);
+    assert.equal(body.ratelimits[1].unit, 'tokens');
+    const stored = await node.kw.store.keys.findById(body.id);
+    assert.deepEqual(
+      stored?.budgets?.map((b) => b.amountMicros),
+      [25_000_000, 8_200_000, 1],
+      'exact micros, no float drift (8.2 * 1e6 is 8199999.999999999)',
+    );
+
+    const plain = (
+      await node.request({ method: 'GET', url: `/v1/keys/${(await node.createKey()).id}` })
+    ).json();
+    assert.equal(plain.models, null);
+    assert.equal(plain.budgets, null);
+
+    const patched = await node.request({
+      method: 'PATCH',
+      url: `/v1/keys/${body.id}`,
+      payload: { models: null, budgets: [{ name: 'weekly', amount: 100.5, period: 'week' }] },
+    });
+    assert.equal(patched.statusCode, 200, patched.body);
+    assert.equal(patched.json().models, null);
+    assert.deepEqual(patched.json().budgets, [{ name: 'weekly', amount: 100.5, period: 'week' }]);
+    assert.equal(patched.json().ratelimits.length, 2, 'fields not sent are kept');
+    const cleared = await node.request({
+      method: 'PATCH',
+      url: `/v1/keys/${body.id}`,
+      payload: { budgets: null },
+    });
+    assert.equal(cleared.json().budgets, null);
+
+    const rotated = await node.request({ method: 'POST', url: `/v1/keys/${body.id}/rotate` });
+    assert.equal(rotated.json().models, null);
+    assert.equal(rotated.json().ratelimits[1].unit, 'tokens', 'rotation keeps gateway settings');
+  });
+
+  test('400 names the field for bad models, budgets and limit units', async () => {
+    const budget = { name: 'b', amount: 1, period: 'month' };
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ models: [] }, 'body/models'],
+      [{ models: ['gpt 4o'] }, 'body/models/0'],
+      [{ models: ['x'.repeat(129)] }, 'body/models/0'],
+      [{ models: Array.from({ length: 101 }, (_, i) => `m${i}`) }, 'body/models'],
+      [{ budgets: [{ ...budget, amount: 0 }] }, 'body/budgets/0/amount'],
+      [{ budgets: [{ ...budget, amount: -5 }] }, 'body/budgets/0/amount'],
+      [{ budgets: [{ ...budget, amount: 1.0000001 }] }, '/budgets/0/amount'],
+      [{ budgets: [{ ...budget, amount: '25' }] }, 'body/budgets/0/amount'],
+      [{ budgets: [{ ...budget, amount: 1e10 }] }, 'body/budgets/0/amount'],
+      [{ budgets: [{ ...budget, period: 'year' }] }, 'body/budgets/0/period'],
+      [{ budgets: [{ ...budget, name: 'Monthly' }] }, 'body/budgets/0/name'],
+      [{ budgets: [budget, { ...budget, amount: 2 }] }, '/budgets/1/name'],
+      [
+        { budgets: Array.from({ length: 11 }, (_, i) => ({ ...budget, name: `b${i}` })) },
+        'body/budgets',
+      ],
+      [{ budgets: [{ ...budget, currency: 'EUR' }] }, 'body/budgets/0/currency'],
+      [
+        { ratelimits: [{ name: 'r', limit: 1, windowSeconds: 1, unit: 'bytes' }] },
+        'body/ratelimits/0/unit',
+      ],
+    ];
+    for (const [extra, field] of cases) {
+      for (const [method, url] of [
+        ['POST', '/v1/keys'],
+        ['PATCH', `/v1/keys/${(await node.createKey()).id}`],
+      ] as const) {
+        const payload = method === 'POST' ? { name: 'x', ...extra } : extra;
+        const res = await node.request({ method, url, payload });
+        const label = `${method} ${JSON.stringify(extra).slice(0, 80)}`;
+        assert.equal(res.statusCode, 400, `${label}: ${res.body}`);
+        assert.equal(res.json().errors[0].field, field, label);
+      }
+    }
+  });
+
   test('update changes what was sent; a revoked key cannot be changed or re-enabled', async () => {
     const { id } = await node.createKey({ scopes: ['read'], ownerId: 'a' });
     const res = await node.request({

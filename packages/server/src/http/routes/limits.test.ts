@@ -189,6 +189,78 @@ describe('rate limits, credits and owners', () => {
     );
   });
 
+  test("token-unit limits are the gateway's: verification never spends or applies them", async () => {
+    const owner = `tokens-${Date.now()}`;
+    await node.request({
+      method: 'PUT',
+      url: `/v1/owners/${owner}`,
+      payload: { ratelimits: [{ name: 'org-tpm', limit: 1, windowSeconds: 3600, unit: 'tokens' }] },
+    });
+    const { key } = await node.createKey({
+      ownerId: owner,
+      ratelimits: [{ name: 'tpm', limit: 1, windowSeconds: 3600, unit: 'tokens' }],
+    });
+    for (let i = 0; i < 5; i++) {
+      const body = (await verify({ key, cost: 10 })).json();
+      assert.equal(body.code, 'VALID', `verification ${i}`);
+      assert.equal(body.ratelimits, undefined, 'no request limit applied, none reported');
+    }
+    const forwarded = await auth(key);
+    assert.equal(forwarded.statusCode, 200);
+    assert.equal(forwarded.headers['ratelimit-policy'], undefined);
+
+    // Mixed: the requests rule applies alone.
+    const mixed = await node.createKey({
+      ratelimits: [
+        { name: 'tpm', limit: 1, windowSeconds: 60, unit: 'tokens' },
+        { name: 'rpm', limit: 2, windowSeconds: 60, unit: 'requests' },
+      ],
+    });
+    const codes = [];
+    for (let i = 0; i < 3; i++) codes.push((await verify({ key: mixed.key })).json().code);
+    assert.deepEqual(codes, ['VALID', 'VALID', 'RATE_LIMITED']);
+    assert.deepEqual(
+      (await verify({ key: mixed.key, cost: 0 }))
+        .json()
+        .ratelimits.map((r: { name: string }) => r.name),
+      ['rpm'],
+    );
+  });
+
+  test('owners: budgets round-trip in currency units; fields not sent are kept', async () => {
+    const owner = `budget-${Date.now()}`;
+    const set = await node.request({
+      method: 'PUT',
+      url: `/v1/owners/${owner}`,
+      payload: { budgets: [{ name: 'monthly', amount: 1000.25, period: 'month' }] },
+    });
+    assert.equal(set.statusCode, 200, set.body);
+    assert.deepEqual(set.json().budgets, [{ name: 'monthly', amount: 1000.25, period: 'month' }]);
+    assert.equal(
+      (await node.kw.store.owners.findById(owner))?.budgets?.[0]?.amountMicros,
+      1_000_250_000,
+    );
+    const limits = await node.request({
+      method: 'PUT',
+      url: `/v1/owners/${owner}`,
+      payload: { ratelimits: [] },
+    });
+    assert.equal(limits.json().budgets[0].amount, 1000.25, 'budgets kept when not sent');
+    const cleared = await node.request({
+      method: 'PUT',
+      url: `/v1/owners/${owner}`,
+      payload: { budgets: null },
+    });
+    assert.equal(cleared.json().budgets, null);
+    const bad = await node.request({
+      method: 'PUT',
+      url: `/v1/owners/${owner}`,
+      payload: { budgets: [{ name: 'x', amount: 0.1234567, period: 'day' }] },
+    });
+    assert.equal(bad.statusCode, 400);
+    assert.equal(bad.json().errors[0].field, '/budgets/0/amount');
+  });
+
   test('1,000 concurrent verifications against a limit of 100: exactly 100 admitted', async () => {
     const { key } = await node.createKey({
       ratelimits: [{ name: 'requests', limit: 100, windowSeconds: 60 }],

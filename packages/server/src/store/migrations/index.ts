@@ -3,6 +3,7 @@ import { initialMigration } from './001-initial.ts';
 import { usageMigration } from './002-usage.ts';
 import { limitsMigration } from './003-limits.ts';
 import { rotationAndLeaksMigration } from './004-rotation-and-leaks.ts';
+import { gatewayMigration } from './005-gateway.ts';
 import { ByteOrderTextPlugin } from './byte-order-text.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -19,6 +20,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     '002-usage': usageMigration(dialect),
     '003-limits': limitsMigration(dialect),
     '004-rotation-and-leaks': rotationAndLeaksMigration(dialect),
+    '005-gateway': gatewayMigration(dialect),
   };
 }
 

@@ -1,0 +1,668 @@
+import type { IncomingMessage } from 'node:http';
+import { PassThrough } from 'node:stream';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Dispatcher } from 'undici';
+import type { OwnerCache } from '../cache/index.ts';
+import type { Clock } from '../clock/index.ts';
+import type { ErrorCode } from '../errors/index.ts';
+import { presentedKey } from '../http/credentials.ts';
+import { sendProblem } from '../http/problem.ts';
+import {
+  type BudgetRule,
+  type LimitResult,
+  type RateLimiter,
+  type RateLimitRule,
+  type Reservation,
+  type ReserveDecision,
+  rateLimitHeaders,
+} from '../limiter/index.ts';
+import type { Logger } from '../log/index.ts';
+import type { KeyRecord, ModelPrice, OwnerRecord, ProjectRecord, Store } from '../store/index.ts';
+import type { UsageRecorder } from '../usage/index.ts';
+import type { RejectionCode, VerifyResult } from '../verify/index.ts';
+import {
+  effectiveKeyRules,
+  keySubject,
+  ownerSubject,
+  rulesOfUnit,
+  type Verifier,
+  wwwAuthenticateFor,
+} from '../verify/index.ts';
+import { httpRouteScope, openaiEndpoint, openaiScope, splitGatewayPath } from './endpoints.ts';
+import {
+  callerResponseHeaders,
+  openaiRateLimitHeaders,
+  upstreamRequestHeaders,
+} from './headers.ts';
+import { modelAllowed } from './models.ts';
+import { openaiError } from './openai-errors.ts';
+import { OpenAIStreamMeter, type TokenUsage, usageFromResponse } from './openai-usage.ts';
+import { costMicros, type PriceTable } from './pricing.ts';
+import type { ResolvedUpstream, UpstreamRegistry } from './registry.ts';
+import { SseSplitter } from './sse.ts';
+import { estimatePromptTokens, maxOutputTokens, tokensForText } from './tokens.ts';
+
+/**
+ * `/gw/{upstream}/…`: the one place a caller's request becomes an upstream request.
+ *
+ *   resolve upstream → scope of the route → read the body (OpenAI JSON only) → verify the key
+ *   (the one pipeline: state, env, IP, scope, model allowlist, request limits, credits) →
+ *   reserve tokens and budget → forward with the upstream's secret → stream the answer back,
+ *   metering tokens → settle the reservation → one usage event.
+ *
+ * The caller's key never leaves this process: credentials are dropped from the forwarded
+ * headers (headers.ts) and the upstream's own secret is added.
+ */
+export interface GatewayDeps {
+  verifier: Verifier;
+  limiter: RateLimiter;
+  registry: UpstreamRegistry;
+  prices: PriceTable;
+  usage: UsageRecorder;
+  owners: OwnerCache;
+  store: Pick<Store, 'owners' | 'usage'>;
+  clock: Clock;
+  logger?: Logger;
+  bodyLimitBytes: number;
+  defaultMaxOutputTokens: number;
+}
+
+const UPSTREAM_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** Endpoints whose requests cost money by model: a budgeted key needs a priced model there. */
+const PRICED_ENDPOINTS = new Set(['chat.completions', 'completions', 'embeddings', 'responses']);
+/** Endpoints that take their model in a multipart form the gateway does not read. */
+const MULTIPART_MODEL_ENDPOINTS = /^(audio|images)\./;
+
+interface Exchange {
+  started: number;
+  request: FastifyRequest;
+  reply: FastifyReply;
+  upstream: ResolvedUpstream | null;
+  openai: boolean;
+  route: string;
+  verdict: VerifyResult | null;
+}
+
+interface Metering {
+  model: string | null;
+  price: ModelPrice | null;
+  endpoint: string | null;
+  estimatedIn: number;
+  reservation: Reservation | null;
+  tokenLimits: LimitResult[];
+}
+
+export class Gateway {
+  readonly #deps: GatewayDeps;
+
+  constructor(deps: GatewayDeps) {
+    this.#deps = deps;
+  }
+
+  async handle(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const exchange: Exchange = {
+      started: performance.now(),
+      request,
+      reply,
+      upstream: null,
+      openai: false,
+      route: `${request.method} ${request.url.split('?', 1)[0]}`.slice(0, 200),
+      verdict: null,
+    };
+    const name = (request.params as { upstream: string }).upstream;
+    const upstream = UPSTREAM_NAME.test(name) ? await this.#deps.registry.get(name) : null;
+    if (!upstream) {
+      drain(request.raw);
+      return this.#refuse(exchange, 'ROUTE_NOT_FOUND', `no upstream named "${name}"`);
+    }
+    exchange.upstream = upstream;
+    exchange.openai = upstream.record.type === 'openai';
+
+    const prefix = `/gw/${name}`;
+    const [rawPath = '', query = ''] = splitOnce(request.url.slice(prefix.length), '?');
+    const segments = splitGatewayPath(rawPath);
+    if (!segments) {
+      drain(request.raw);
+      return this.#refuse(
+        exchange,
+        'VALIDATION_FAILED',
+        'the path has empty, dot or encoded-slash segments',
+      );
+    }
+    const method = request.method;
+    const endpoint = exchange.openai ? openaiEndpoint(segments) : null;
+    const scope = exchange.openai
+      ? openaiScope(name, method, segments)
+      : httpRouteScope(name, upstream.record.routes, method, segments);
+    if (exchange.openai && scope === null) {
+      drain(request.raw);
+      return this.#refuse(exchange, 'ROUTE_NOT_FOUND', 'no OpenAI endpoint at this path');
+    }
+
+    // OpenAI JSON bodies are read: the model is checked and priced, streams asked for usage.
+    let body: Buffer | null = null;
+    let json: Record<string, unknown> | null = null;
+    const hasBody = method !== 'GET' && method !== 'HEAD' && bodyAnnounced(request.raw);
+    if (exchange.openai && hasBody && isJson(request.headers['content-type'])) {
+      const read = await readBody(request.raw, this.#deps.bodyLimitBytes);
+      if (read === null) {
+        reply.header('connection', 'close');
+        return this.#refuse(
+          exchange,
+          'PAYLOAD_TOO_LARGE',
+          `the gateway reads at most ${this.#deps.bodyLimitBytes} bytes`,
+        );
+      }
+      body = read;
+      const parsed = parseJsonObject(read);
+      if (!parsed) return this.#refuse(exchange, 'INVALID_JSON', 'the body is not a JSON object');
+      json = parsed;
+    }
+    const model =
+      typeof json?.model === 'string'
+        ? json.model
+        : endpoint === 'models' && segments.length > (segments[0] === 'v1' ? 2 : 1)
+          ? (segments.at(-1) ?? null)
+          : null;
+    const price = model ? this.#deps.prices.priceOf(model, upstream.record.prices) : null;
+    const needsPrice = method === 'POST' && endpoint !== null && PRICED_ENDPOINTS.has(endpoint);
+
+    const { key, source } = presentedKey(request, { allowQuery: true });
+    const verdict = await this.#deps.verifier.verify({
+      key,
+      source,
+      requiredScopes: scope ? [scope] : [],
+      env: upstream.record.environments,
+      clientIp: request.ip,
+      cost: 1,
+      authorize: (found) =>
+        authorizeRequest(found, {
+          scope,
+          model,
+          priced: price !== null,
+          needsPrice,
+          hasBody,
+          json,
+          endpoint,
+        }),
+      usage: { entryPoint: 'gateway', deferred: true },
+    });
+    exchange.verdict = verdict;
+    if (!verdict.valid) {
+      drain(request.raw);
+      return this.#refuse(exchange, verdict.code as RejectionCode);
+    }
+
+    // Token limits and budgets: reserve an estimate now, settle with the real count later.
+    const metering: Metering = {
+      model,
+      price,
+      endpoint,
+      estimatedIn: 0,
+      reservation: null,
+      tokenLimits: [],
+    };
+    if (exchange.openai && verdict.key && verdict.project) {
+      const owner = await this.#owner(verdict.key.ownerId);
+      const tokenLimits = tokenRules(verdict.key, verdict.project, owner);
+      const budgets = budgetRules(verdict.key, owner);
+      if (budgets.length > 0 && needsPrice && !price) {
+        drain(request.raw);
+        return this.#refuse(
+          exchange,
+          'MODEL_NOT_ALLOWED',
+          `"${model ?? '(none)'}" has no price and the owner has a budget`,
+        );
+      }
+      metering.estimatedIn = json ? estimatePromptTokens(json) : 0;
+      if (tokenLimits.length > 0 || budgets.length > 0) {
+        const estimatedOut = json
+          ? maxOutputTokens(json, endpoint ?? '', this.#deps.defaultMaxOutputTokens)
+          : 0;
+        const decision = await this.#deps.limiter.reserve({
+          tokenLimits,
+          tokens: metering.estimatedIn + estimatedOut,
+          budgets,
+          costMicros: price ? costMicros(price, metering.estimatedIn, estimatedOut) : 0,
+          loadSpent: (subject, rule, periodStartMs) =>
+            this.#spentSince(subject, rule, periodStartMs),
+        });
+        metering.tokenLimits = decision.tokenLimits;
+        if (!decision.allowed) {
+          drain(request.raw);
+          return this.#refuseReservation(exchange, decision);
+        }
+        metering.reservation = decision.reservation;
+      }
+    }
+
+    // A stream gets its usage from OpenAI only when asked: ask, and hide the answer if the
+    // client did not ask itself.
+    let injectedUsage = false;
+    if (
+      json &&
+      json.stream === true &&
+      (endpoint === 'chat.completions' || endpoint === 'completions')
+    ) {
+      const options = (json.stream_options ?? {}) as Record<string, unknown>;
+      if (options.include_usage !== true) {
+        json.stream_options = { ...options, include_usage: true };
+        body = Buffer.from(JSON.stringify(json));
+        injectedUsage = true;
+      }
+    }
+
+    const headers = upstreamRequestHeaders(request.headers, { openai: exchange.openai });
+    if (upstream.credential) headers[upstream.credential[0]] = upstream.credential[1];
+    if (!exchange.openai && verdict.key) {
+      headers['x-keywarden-key-id'] = verdict.key.id;
+      if (verdict.key.ownerId)
+        headers['x-keywarden-owner-id'] = encodeURIComponent(verdict.key.ownerId);
+    }
+    if (body) headers['content-length'] = String(body.length);
+    else if (hasBody && request.headers['content-length'])
+      headers['content-length'] = request.headers['content-length'];
+
+    const abort = new AbortController();
+    const onClose = () => {
+      if (!reply.raw.writableFinished) abort.abort();
+    };
+    reply.raw.once('close', onClose);
+
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await upstream.pool.request({
+        path: upstreamPath(upstream, rawPath) + withoutApiKey(query, source === 'query'),
+        method: method as Dispatcher.HttpMethod,
+        headers,
+        body: body ?? (hasBody ? request.raw : null),
+        signal: abort.signal,
+      });
+    } catch (error) {
+      await this.#settle(metering, null);
+      if (abort.signal.aborted) return this.#clientGone(exchange);
+      const timeout = isTimeout(error);
+      this.#deps.logger?.warn(
+        { err: error, upstream: name },
+        timeout ? 'upstream timed out' : 'upstream unreachable',
+      );
+      return this.#refuse(exchange, timeout ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_UNAVAILABLE');
+    }
+
+    const limitHeaders = this.#limitHeaders(exchange, verdict, metering);
+    const contentType = String(response.headers['content-type'] ?? '');
+    const ok = response.statusCode >= 200 && response.statusCode < 300;
+    reply.code(response.statusCode);
+    reply.header('x-keywarden-request-id', String(request.id));
+
+    if (exchange.openai && ok && contentType.startsWith('text/event-stream')) {
+      reply.headers(callerResponseHeaders(response.headers, { openai: true, bodyRewritten: true }));
+      reply.headers(limitHeaders);
+      return this.#stream(exchange, metering, response, injectedUsage, abort);
+    }
+    if (exchange.openai && contentType.includes('json')) {
+      let text: Buffer;
+      try {
+        text = Buffer.from(await response.body.arrayBuffer());
+      } catch (error) {
+        // Cut before the whole answer arrived: nothing usable reached the caller.
+        await this.#settle(metering, null);
+        this.#deps.logger?.warn({ err: error, upstream: name }, 'upstream answer cut');
+        if (abort.signal.aborted) return this.#clientGone(exchange);
+        return this.#refuse(exchange, 'UPSTREAM_UNAVAILABLE', 'the answer was cut');
+      }
+      const answer = ok ? this.#filterAnswer(text, verdict.key, metering) : text;
+      const usage = ok ? usageFromResponse(parseJsonObject(answer)) : null;
+      await this.#settle(metering, ok ? (usage ?? this.#estimate(metering, 0)) : null);
+      reply.headers(
+        callerResponseHeaders(response.headers, { openai: true, bodyRewritten: answer !== text }),
+      );
+      reply.headers(limitHeaders);
+      this.#record(
+        exchange,
+        response.statusCode,
+        ok ? (usage ?? this.#estimate(metering, 0)) : null,
+        metering,
+      );
+      return reply.send(answer);
+    }
+    // Anything else (generic upstreams, audio, files): passed through untouched.
+    reply.headers(
+      callerResponseHeaders(response.headers, { openai: exchange.openai, bodyRewritten: false }),
+    );
+    reply.headers(limitHeaders);
+    const finished = () => {
+      void this.#settle(metering, null);
+      this.#record(exchange, response.statusCode, null, metering);
+    };
+    response.body.once('end', finished);
+    response.body.once('error', finished);
+    return reply.send(response.body);
+  }
+
+  /** Streams SSE through the meter: each event leaves as soon as its last byte arrived. */
+  #stream(
+    exchange: Exchange,
+    metering: Metering,
+    response: Dispatcher.ResponseData,
+    injectedUsage: boolean,
+    abort: AbortController,
+  ): FastifyReply {
+    const meter = new OpenAIStreamMeter({ stripUsage: injectedUsage });
+    const splitter = new SseSplitter();
+    const out = new PassThrough();
+    let done = false;
+    const finish = (cut: boolean) => {
+      if (done) return;
+      done = true;
+      const usage = meter.usage ?? this.#estimate(metering, tokensForText(meter.outputChars));
+      void this.#settle(metering, usage);
+      const status = cut ? (abort.signal.aborted ? 499 : 502) : response.statusCode;
+      this.#record(exchange, status, usage, metering);
+    };
+    response.body.on('data', (chunk: Buffer) => {
+      for (const block of splitter.push(chunk)) {
+        const text = meter.event(block);
+        if (text !== '') out.write(text);
+      }
+    });
+    response.body.once('end', () => {
+      const rest = splitter.end();
+      if (rest !== '') out.write(rest);
+      out.end();
+      finish(false);
+    });
+    response.body.once('error', (error) => {
+      finish(true);
+      if (!abort.signal.aborted)
+        this.#deps.logger?.warn(
+          { err: error, upstream: exchange.upstream?.record.name },
+          'upstream stream cut',
+        );
+      // The caller must see a cut stream, not a clean end it would take for a whole answer.
+      out.destroy(error);
+      exchange.reply.raw.destroy();
+    });
+    exchange.reply.raw.once('close', () => {
+      if (!done) response.body.destroy();
+    });
+    return exchange.reply.send(out);
+  }
+
+  /** The caller went away before the answer: nothing to send (499, as nginx logs it). */
+  #clientGone(exchange: Exchange): void {
+    this.#record(exchange, 499, null, null);
+    exchange.reply.hijack();
+  }
+
+  /** `GET /v1/models` for a key with a model allowlist lists only the models it may use. */
+  #filterAnswer(answer: Buffer, key: KeyRecord | null, metering: Metering): Buffer {
+    if (!key?.models || metering.endpoint !== 'models' || metering.model !== null) return answer;
+    const list = parseJsonObject(answer);
+    if (!list || !Array.isArray(list.data)) return answer;
+    list.data = list.data.filter(
+      (model: { id?: unknown }) =>
+        typeof model?.id === 'string' && modelAllowed(key.models, model.id),
+    );
+    return Buffer.from(JSON.stringify(list));
+  }
+
+  #estimate(metering: Metering, outputTokens: number): TokenUsage {
+    return { input: metering.estimatedIn, output: outputTokens };
+  }
+
+  async #settle(metering: Metering, usage: TokenUsage | null): Promise<void> {
+    const { reservation } = metering;
+    if (!reservation) return;
+    metering.reservation = null;
+    const { price } = metering;
+    try {
+      await this.#deps.limiter.settle(reservation, {
+        tokens: usage ? usage.input + usage.output : 0,
+        costMicros: price && usage ? costMicros(price, usage.input, usage.output) : 0,
+      });
+    } catch (error) {
+      this.#deps.logger?.error({ err: error }, 'settling a gateway reservation failed');
+    }
+  }
+
+  #limitHeaders(
+    exchange: Exchange,
+    verdict: VerifyResult,
+    metering: Metering,
+  ): Record<string, string> {
+    const headers: Record<string, string> = {};
+    if (verdict.limits.length > 0)
+      Object.assign(headers, rateLimitHeaders({ ...verdict, allowed: true }));
+    if (exchange.openai && (verdict.limits.length > 0 || metering.tokenLimits.length > 0))
+      Object.assign(headers, openaiRateLimitHeaders(verdict.limits, metering.tokenLimits));
+    return headers;
+  }
+
+  #refuse(exchange: Exchange, code: ErrorCode, detail?: string): FastifyReply {
+    const { reply, verdict } = exchange;
+    if (verdict && verdict.retryAfterSeconds !== null)
+      reply.header('retry-after', String(verdict.retryAfterSeconds));
+    if (verdict && verdict.limits.length > 0)
+      reply.headers(rateLimitHeaders({ ...verdict, allowed: verdict.valid }));
+    const www = wwwAuthenticateFor(code as RejectionCode, verdict?.missingScopes ?? []);
+    if (www) reply.header('www-authenticate', www);
+    const status = this.#status(code);
+    this.#record(exchange, status, null, null);
+    if (!exchange.openai) return sendProblem(reply, code, detail);
+    if (code === 'QUOTA_EXCEEDED' || code === 'BUDGET_EXCEEDED')
+      reply.header('x-should-retry', 'false');
+    if (exchange.verdict?.limits.length && exchange.openai)
+      reply.headers(openaiRateLimitHeaders(exchange.verdict.limits, []));
+    const missing = verdict?.missingScopes.length
+      ? `missing scope ${verdict.missingScopes.join(' ')}`
+      : undefined;
+    const error = openaiError(code, detail ?? missing);
+    return reply.code(error.status).type('application/json').send(error.body);
+  }
+
+  #refuseReservation(exchange: Exchange, decision: ReserveDecision): FastifyReply {
+    const { reply } = exchange;
+    if (decision.retryAfterSeconds !== null) {
+      reply.header('retry-after', String(decision.retryAfterSeconds));
+      reply.header('retry-after-ms', String(decision.retryAfterSeconds * 1000));
+    }
+    if (exchange.verdict)
+      reply.headers(openaiRateLimitHeaders(exchange.verdict.limits, decision.tokenLimits));
+    const code = decision.code as ErrorCode;
+    this.#record(exchange, 429, null, null, code as RejectionCode);
+    if (code === 'BUDGET_EXCEEDED') reply.header('x-should-retry', 'false');
+    const spent = decision.budgets.find(
+      (b) => b.remainingMicros <= 0 || b.spentMicros > b.amountMicros,
+    );
+    const detail =
+      code === 'BUDGET_EXCEEDED'
+        ? `budget "${spent?.name ?? ''}" allows no more this ${spent?.period ?? 'period'}`
+        : 'token rate limit exceeded';
+    const error = openaiError(code, detail, { tokens: code === 'RATE_LIMITED' });
+    return reply.code(error.status).type('application/json').send(error.body);
+  }
+
+  #status(code: ErrorCode): number {
+    return openaiError(code).status;
+  }
+
+  #record(
+    exchange: Exchange,
+    status: number,
+    usage: TokenUsage | null,
+    metering: Metering | null,
+    outcome?: RejectionCode,
+  ): void {
+    const { verdict, request } = exchange;
+    const key = verdict?.key ?? null;
+    const price = usage ? (metering?.price ?? null) : null;
+    void this.#deps.usage.record({
+      at: this.#deps.clock.now(),
+      keyId: key?.id ?? null,
+      projectId: key?.projectId ?? null,
+      ownerId: key?.ownerId ?? null,
+      env: key?.env ?? null,
+      outcome: outcome ?? verdict?.code ?? 'MISSING',
+      entryPoint: 'gateway',
+      route: exchange.route,
+      status,
+      latencyMs: performance.now() - exchange.started,
+      clientIp: request.ip ?? null,
+      userAgent:
+        typeof request.headers['user-agent'] === 'string' ? request.headers['user-agent'] : null,
+      cost: verdict?.valid ? 1 : 0,
+      tokensIn: usage ? usage.input : null,
+      tokensOut: usage ? usage.output : null,
+      costMicros: price && usage ? costMicros(price, usage.input, usage.output) : null,
+    });
+  }
+
+  async #owner(ownerId: string | null): Promise<OwnerRecord | null> {
+    if (!ownerId) return null;
+    const cached = this.#deps.owners.get(ownerId);
+    if (cached !== undefined) return cached;
+    const owner = await this.#deps.store.owners.findById(ownerId);
+    this.#deps.owners.set(ownerId, owner);
+    return owner;
+  }
+
+  /** What a budget's subject spent since the period began, from the usage store (cold start). */
+  async #spentSince(subject: string, rule: BudgetRule, periodStartMs: number): Promise<number> {
+    await this.#deps.usage.flush();
+    const [kind, id] = splitOnce(subject, ':');
+    const buckets = await this.#deps.store.usage.query({
+      ...(kind === 'owner' ? { ownerId: id } : { keyId: id }),
+      from: periodStartMs,
+      to: Number.MAX_SAFE_INTEGER,
+      granularity: rule.period === 'hour' || rule.period === 'day' ? 'hour' : 'day',
+    });
+    return buckets.reduce((sum, bucket) => sum + bucket.costMicros, 0);
+  }
+}
+
+function authorizeRequest(
+  key: KeyRecord,
+  request: {
+    scope: string | null;
+    model: string | null;
+    priced: boolean;
+    needsPrice: boolean;
+    hasBody: boolean;
+    json: Record<string, unknown> | null;
+    endpoint: string | null;
+  },
+): RejectionCode | null {
+  // A generic upstream's route that its map does not list: nobody may call it.
+  if (request.scope === null) return 'INSUFFICIENT_SCOPE';
+  if (key.models !== null) {
+    if (request.model !== null && !modelAllowed(key.models, request.model))
+      return 'MODEL_NOT_ALLOWED';
+    // The model is in a form the gateway does not read: it cannot be checked, so it is not allowed.
+    if (
+      request.model === null &&
+      request.hasBody &&
+      !request.json &&
+      MULTIPART_MODEL_ENDPOINTS.test(request.endpoint ?? '')
+    )
+      return 'MODEL_NOT_ALLOWED';
+  }
+  if (key.budgets?.length && request.needsPrice && !request.priced) return 'MODEL_NOT_ALLOWED';
+  return null;
+}
+
+function tokenRules(key: KeyRecord, project: ProjectRecord, owner: OwnerRecord | null) {
+  const rules: Array<{ subject: string; rule: RateLimitRule }> = [];
+  for (const rule of effectiveKeyRules(key, project, 'tokens'))
+    rules.push({ subject: keySubject(key.id), rule });
+  if (owner)
+    for (const rule of rulesOfUnit(owner.ratelimits ?? [], 'tokens'))
+      rules.push({ subject: ownerSubject(owner.id), rule });
+  return rules;
+}
+
+function budgetRules(key: KeyRecord, owner: OwnerRecord | null) {
+  const rules: Array<{ subject: string; rule: BudgetRule }> = [];
+  for (const rule of key.budgets ?? []) rules.push({ subject: keySubject(key.id), rule });
+  for (const rule of owner?.budgets ?? []) rules.push({ subject: ownerSubject(owner!.id), rule });
+  return rules;
+}
+
+/**
+ * The upstream path: base path + the caller's. An OpenAI base URL may be given as OpenAI's SDK
+ * writes it (`https://api.openai.com/v1`) while the SDK pointed at the gateway sends `/v1/…`
+ * too: the version is not doubled.
+ */
+function upstreamPath(upstream: ResolvedUpstream, rawPath: string): string {
+  const { basePath } = upstream;
+  if (
+    upstream.record.type === 'openai' &&
+    basePath.endsWith('/v1') &&
+    (rawPath === '/v1' || rawPath.startsWith('/v1/'))
+  )
+    return basePath + rawPath.slice(3);
+  return basePath + rawPath;
+}
+
+function splitOnce(text: string, separator: string): [string, string] {
+  const at = text.indexOf(separator);
+  return at === -1 ? [text, ''] : [text.slice(0, at), text.slice(at + separator.length)];
+}
+
+/** The query string to forward: without a keywarden key that came in `api_key`. */
+function withoutApiKey(query: string, keyInQuery: boolean): string {
+  if (query === '') return '';
+  if (!keyInQuery) return `?${query}`;
+  const params = new URLSearchParams(query);
+  params.delete('api_key');
+  const rest = params.toString();
+  return rest === '' ? '' : `?${rest}`;
+}
+
+function bodyAnnounced(raw: IncomingMessage): boolean {
+  const length = raw.headers['content-length'];
+  return raw.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+function isJson(contentType: string | undefined): boolean {
+  return /^application\/([a-z.+-]*\+)?json\b/i.test(contentType ?? '');
+}
+
+async function readBody(raw: IncomingMessage, limit: number): Promise<Buffer | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of raw) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      raw.resume();
+      return null;
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+function parseJsonObject(bytes: Buffer): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(bytes.toString('utf8'));
+    return value && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A request refused before forwarding: its body is read and dropped, so the socket can be reused. */
+function drain(raw: IncomingMessage): void {
+  if (!raw.readableEnded) raw.resume();
+}
+
+function isTimeout(error: unknown): boolean {
+  const code = (error as { code?: string })?.code ?? '';
+  return (
+    code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    code === 'UND_ERR_CONNECT_TIMEOUT' ||
+    code === 'UND_ERR_BODY_TIMEOUT'
+  );
+}

@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { modelAllowed } from './models.ts';
+import { costMicros, PriceTable } from './pricing.ts';
+import { estimatePromptTokens, maxOutputTokens, tokensForText } from './tokens.ts';
+
+test('prices: exact names, dated snapshots by longest prefix, upstream overrides first', () => {
+  const table = PriceTable.load(undefined);
+  assert.deepEqual(table.priceOf('gpt-4o-mini'), {
+    inputMicrosPerMTok: 150_000,
+    outputMicrosPerMTok: 600_000,
+  });
+  assert.deepEqual(table.priceOf('gpt-4o-mini-2024-07-18'), table.priceOf('gpt-4o-mini'));
+  assert.deepEqual(table.priceOf('gpt-4o-2024-08-06'), table.priceOf('gpt-4o'));
+  assert.equal(table.priceOf('my-own-model'), null);
+  assert.equal(table.priceOf('__proto__'), null);
+  const override = { 'gpt-4o': { inputMicrosPerMTok: 1, outputMicrosPerMTok: 2 } };
+  assert.deepEqual(table.priceOf('gpt-4o-2024-08-06', override), override['gpt-4o']);
+});
+
+test('an operator price file overlays the built-in table and is validated', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kw-prices-'));
+  const file = join(dir, 'prices.json');
+  writeFileSync(
+    file,
+    JSON.stringify({ 'gpt-4o': { input: 5, output: 15 }, local: { input: 0, output: 0 } }),
+  );
+  const table = PriceTable.load(file);
+  assert.deepEqual(table.priceOf('gpt-4o'), {
+    inputMicrosPerMTok: 5_000_000,
+    outputMicrosPerMTok: 15_000_000,
+  });
+  assert.deepEqual(table.priceOf('local'), { inputMicrosPerMTok: 0, outputMicrosPerMTok: 0 });
+  writeFileSync(file, JSON.stringify({ bad: { input: -1, output: 1 } }));
+  assert.throws(() => PriceTable.load(file), /"bad" needs/);
+});
+
+test('cost is exact integer micros, rounded up', () => {
+  const price = { inputMicrosPerMTok: 150_000, outputMicrosPerMTok: 600_000 };
+  assert.equal(costMicros(price, 1_000_000, 0), 150_000);
+  assert.equal(costMicros(price, 10, 20), Math.ceil((10 * 150_000 + 20 * 600_000) / 1e6));
+  assert.equal(costMicros(price, 1, 0), 1, 'a fraction of a micro is charged as one');
+  assert.equal(costMicros(price, 0, 0), 0);
+});
+
+test('model allowlists: exact names and * patterns; null allows all', () => {
+  assert.equal(modelAllowed(null, 'anything'), true);
+  assert.equal(modelAllowed([], 'gpt-4o'), false);
+  assert.equal(modelAllowed(['gpt-4o-mini'], 'gpt-4o-mini'), true);
+  assert.equal(modelAllowed(['gpt-4o-mini'], 'gpt-4o'), false);
+  assert.equal(modelAllowed(['gpt-4o*'], 'gpt-4o-mini-2024-07-18'), true);
+  assert.equal(modelAllowed(['*-mini'], 'o4-mini'), true);
+  assert.equal(modelAllowed(['gpt-4.1'], 'gpt-4x1'), false, 'a dot is a dot, not any character');
+});
+
+test('token estimates: text of messages, prompts and inputs; reservations include the allowed output', () => {
+  assert.equal(tokensForText(0), 0);
+  assert.equal(tokensForText(9), 3);
+  const chat = {
+    messages: [
+      { role: 'user', content: 'x'.repeat(40) },
+      { role: 'user', content: [{ type: 'text', text: 'y'.repeat(8) }] },
+    ],
+  };
+  assert.equal(estimatePromptTokens(chat), 10 + 2 + 2 * 4 + 3);
+  assert.equal(estimatePromptTokens({ input: ['abcd', 'efgh'] }), 2 + 3);
+  assert.equal(maxOutputTokens({ max_tokens: 50 }, 'chat.completions', 4096), 50);
+  assert.equal(maxOutputTokens({ max_completion_tokens: 20, n: 3 }, 'chat.completions', 4096), 60);
+  assert.equal(maxOutputTokens({}, 'responses', 4096), 4096);
+  assert.equal(maxOutputTokens({ max_tokens: 50 }, 'embeddings', 4096), 0);
+  assert.equal(
+    maxOutputTokens({ max_tokens: '50' }, 'chat.completions', 7),
+    7,
+    'strings are not numbers',
+  );
+});

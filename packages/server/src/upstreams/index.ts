@@ -1,0 +1,16 @@
+export {
+  type CreateUpstreamInput,
+  type ResolvedUpstream,
+  type UpdateUpstreamInput,
+  UpstreamService,
+} from './service.ts';
+export {
+  DEFAULT_AUTH_HEADER,
+  DEFAULT_AUTH_SCHEME,
+  DEFAULT_TIMEOUTS,
+  MAX_ROUTES,
+  type PriceInput,
+  ROUTE_METHODS,
+  UPSTREAM_NAME_PATTERN,
+  UPSTREAM_TYPES,
+} from './validate.ts';
