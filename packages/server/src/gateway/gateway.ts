@@ -1,5 +1,4 @@
-import type { IncomingMessage } from 'node:http';
-import { PassThrough } from 'node:stream';
+import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
 import type { OwnerCache } from '../cache/index.ts';
@@ -340,17 +339,25 @@ export class Gateway {
     return reply.send(response.body);
   }
 
-  /** Streams SSE through the meter: each event leaves as soon as its last byte arrived. */
+  /**
+   * Streams SSE through the meter: each event leaves as soon as its last byte arrived. Written
+   * to the socket directly (no intermediate stream, no framework pipe), with the upstream's
+   * back-pressure passed on: a slow client slows the upstream read, not the gateway's memory.
+   */
   #stream(
     exchange: Exchange,
     metering: Metering,
     response: Dispatcher.ResponseData,
     injectedUsage: boolean,
     abort: AbortController,
-  ): FastifyReply {
+  ): void {
+    const { reply } = exchange;
     const meter = new OpenAIStreamMeter({ stripUsage: injectedUsage });
     const splitter = new SseSplitter();
-    const out = new PassThrough();
+    const raw = reply.raw;
+    reply.hijack();
+    if (!reply.hasHeader('x-request-id')) reply.header('x-request-id', String(exchange.request.id));
+    raw.writeHead(response.statusCode, reply.getHeaders() as OutgoingHttpHeaders);
     let done = false;
     const finish = (cut: boolean) => {
       if (done) return;
@@ -360,16 +367,18 @@ export class Gateway {
       const status = cut ? (abort.signal.aborted ? 499 : 502) : response.statusCode;
       this.#record(exchange, status, usage, metering);
     };
-    response.body.on('data', (chunk: Buffer) => {
-      for (const block of splitter.push(chunk)) {
-        const text = meter.event(block);
-        if (text !== '') out.write(text);
+    const send = (text: string) => {
+      if (text !== '' && !raw.write(text)) {
+        response.body.pause();
+        raw.once('drain', () => response.body.resume());
       }
+    };
+    response.body.on('data', (chunk: Buffer) => {
+      for (const block of splitter.push(chunk)) send(meter.event(block));
     });
     response.body.once('end', () => {
-      const rest = splitter.end();
-      if (rest !== '') out.write(rest);
-      out.end();
+      send(splitter.end());
+      raw.end();
       finish(false);
     });
     response.body.once('error', (error) => {
@@ -380,13 +389,11 @@ export class Gateway {
           'upstream stream cut',
         );
       // The caller must see a cut stream, not a clean end it would take for a whole answer.
-      out.destroy(error);
-      exchange.reply.raw.destroy();
+      raw.destroy();
     });
-    exchange.reply.raw.once('close', () => {
+    raw.once('close', () => {
       if (!done) response.body.destroy();
     });
-    return exchange.reply.send(out);
   }
 
   /** The caller went away before the answer: nothing to send (499, as nginx logs it). */
