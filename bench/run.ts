@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { installCleanupHandlers, keepTempDir, makeTempDir } from './lib/cleanup.ts';
-import { renderTable } from './lib/format.ts';
+import { formatNumber, renderTable } from './lib/format.ts';
 import { detectLoadTool } from './lib/load.ts';
 import { cpuBusyPct, describeMachine, waitForIdle } from './lib/machine.ts';
 import { busiestProfile } from './lib/profile.ts';
@@ -12,6 +12,7 @@ import { REPO_ROOT } from './lib/servers.ts';
 import type { BenchContext, Row, Scenario, Settings } from './lib/types.ts';
 import { cluster } from './scenarios/cluster.ts';
 import { forwardAuth } from './scenarios/forward-auth.ts';
+import { gateway } from './scenarios/gateway.ts';
 import { limitsAndUsage } from './scenarios/limits-usage.ts';
 import { scanner } from './scenarios/scanner.ts';
 import { verifyInProcess } from './scenarios/verify-in-process.ts';
@@ -29,6 +30,7 @@ const SCENARIOS: readonly Scenario[] = [
   limitsAndUsage,
   scanner,
   forwardAuth,
+  gateway,
   cluster,
 ];
 
@@ -130,10 +132,13 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${method.join('\n')}\n\n${renderTable(rows)}\n\n`);
   const targets = rows.filter((r) => r.target);
   for (const row of targets) {
-    const verdict = row.target!.met ? 'met' : 'MISSED';
-    process.stdout.write(
-      `Target ${verdict}: ${row.subject} at ${row.baseline!.ratio.toFixed(2)}× ${row.baseline!.subject} (target ≥ ${row.target!.minRatio.toFixed(2)}×)\n`,
-    );
+    const { met, minRatio, label } = row.target!;
+    const verdict = met ? 'met' : 'MISSED';
+    const line =
+      minRatio !== undefined && row.baseline
+        ? `${row.subject} at ${row.baseline.ratio.toFixed(2)}× ${row.baseline.subject} (target ≥ ${minRatio.toFixed(2)}×)`
+        : `${row.subject}, ${row.metric}: ${formatNumber(row.stats.median, row.unit)} ${row.unit} (target ${label ?? '?'})`;
+    process.stdout.write(`Target ${verdict}: ${line}\n`);
   }
   log(`\nfinished in ${seconds.toFixed(0)} s`);
 

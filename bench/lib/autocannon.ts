@@ -43,6 +43,10 @@ export function autocannonTool(): LoadTool {
         '-H',
         `${k}=${v}`,
       ]);
+      const request = [
+        ...(options.method ? ['-m', options.method] : []),
+        ...(options.body === undefined ? [] : ['-b', options.body]),
+      ];
       const args = [
         bin,
         '--json',
@@ -51,6 +55,7 @@ export function autocannonTool(): LoadTool {
         '-d',
         String(options.durationSeconds),
         ...headers,
+        ...request,
         options.url,
       ];
       const result = await runCommand(process.execPath, args, {

@@ -17,6 +17,12 @@ function cell(text: string): string {
   return text.replace(/\|/g, '\\|');
 }
 
+/** The Target column: the promise and its verdict. */
+export function targetText(target: NonNullable<Row['target']>): string {
+  const bound = target.label ?? `≥ ${(target.minRatio ?? 0).toFixed(2)}×`;
+  return `${bound}: ${target.met ? 'met' : '**MISSED**'}`;
+}
+
 export function renderTable(rows: readonly Row[]): string {
   const header = [
     'Scenario',
@@ -30,16 +36,18 @@ export function renderTable(rows: readonly Row[]): string {
   const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
   for (const row of rows) {
     const { stats, unit } = row;
-    const spread = `${formatNumber(stats.min, unit)}–${formatNumber(stats.max, unit)} (±${(stats.spreadPct / 2).toFixed(1)}%, n=${stats.n})`;
+    const measured = stats.n > 0;
+    const median = measured ? `${formatNumber(stats.median, unit)} ${unit}` : '—';
+    const spread = measured
+      ? `${formatNumber(stats.min, unit)}–${formatNumber(stats.max, unit)} (±${(stats.spreadPct / 2).toFixed(1)}%, n=${stats.n})`
+      : '—';
     const ratioText = row.baseline
       ? `${row.baseline.ratio.toFixed(2)}× ${row.baseline.subject}`
       : '—';
-    const target = row.target
-      ? `≥ ${row.target.minRatio.toFixed(2)}×: ${row.target.met ? 'met' : '**MISSED**'}`
-      : '—';
+    const target = row.target ? targetText(row.target) : '—';
     const metric = row.note ? `${row.metric} (${row.note})` : row.metric;
     lines.push(
-      `| ${[row.scenario, row.subject, metric, `${formatNumber(stats.median, unit)} ${unit}`, spread, ratioText, target].map(cell).join(' | ')} |`,
+      `| ${[row.scenario, row.subject, metric, median, spread, ratioText, target].map(cell).join(' | ')} |`,
     );
   }
   return lines.join('\n');

@@ -7,7 +7,7 @@ export interface Summary {
   median: number;
   min: number;
   max: number;
-  /** (max − min) / median, in percent: how much the rounds disagreed. */
+  /** (max − min) / |median|, in percent: how much the rounds disagreed. */
   spreadPct: number;
   n: number;
 }
@@ -49,7 +49,8 @@ export function summarize(values: readonly number[]): Summary {
     median: med,
     min,
     max,
-    spreadPct: med === 0 ? 0 : ((max - min) / med) * 100,
+    // |median|: a difference (a gateway minus the direct path) can be negative.
+    spreadPct: med === 0 ? 0 : ((max - min) / Math.abs(med)) * 100,
     n: s.length,
   };
 }

@@ -21,8 +21,11 @@ export interface Row {
   stats: Summary;
   /** Compared with another row of the same scenario: ratio = this median / its median. */
   baseline?: { subject: string; ratio: number };
-  /** A ratio the project promises (e.g. ≥ 0.70 of the bare handler), and whether it held. */
-  target?: { minRatio: number; met: boolean };
+  /**
+   * What the project promises and whether it held: a ratio (e.g. ≥ 0.70 of the bare
+   * handler, checked by `compared`), or any other bound, stated by `label` (e.g. "≤ 1 ms").
+   */
+  target?: { minRatio?: number; label?: string; met: boolean };
   /** Anything the reader must know to trust the figure (errors, non-2xx answers). */
   note?: string;
 }
@@ -59,12 +62,23 @@ export interface Scenario {
   run(ctx: BenchContext): Promise<Row[]>;
 }
 
+/** No samples: `n` 0 marks a row that could not be measured (the table prints why). */
+export const NOT_MEASURED: Summary = { median: 0, min: 0, max: 0, spreadPct: 0, n: 0 };
+
+/** A row for a figure that could not be taken, saying why instead of printing a number. */
+export function notMeasured(
+  row: Omit<Row, 'stats' | 'baseline' | 'target' | 'note'>,
+  why: string,
+): Row {
+  return { ...row, stats: NOT_MEASURED, note: `not measured: ${why}` };
+}
+
 /**
  * Builds a row compared with a baseline row, checking the target when there is one. A zero
  * baseline (a latency below the tool's resolution) gives no ratio rather than Infinity/NaN.
  */
 export function compared(row: Omit<Row, 'baseline' | 'target'>, base: Row, minRatio?: number): Row {
-  if (base.stats.median === 0) return { ...row };
+  if (base.stats.median === 0 || row.stats.n === 0 || base.stats.n === 0) return { ...row };
   const r = row.stats.median / base.stats.median;
   return {
     ...row,

@@ -1,10 +1,15 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeTempDir } from './cleanup.ts';
 import type { LoadOptions, LoadResult, LoadTool } from './load.ts';
 import { runCommand } from './proc.ts';
 
 /**
  * wrk with one thread (`-t1`: on two cores the other core belongs to the server) and
  * `--latency`, whose text output is parsed here. wrk has no machine-readable output short of
- * a Lua script; its text format has been stable since 2015.
+ * a Lua script; its text format has been stable since 2015. A method or body other than a
+ * plain GET needs a Lua script too (`-s`): it sets `wrk.method` and `wrk.body` once, so every
+ * request carries the very same bytes and the script costs nothing per request.
  */
 
 const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -36,6 +41,38 @@ export function parseWrkOutput(text: string): LoadResult {
   };
 }
 
+/**
+ * A Lua long string holding `text` exactly: its level of `=` is one the text does not close
+ * on, and the newline after the opening bracket is there because Lua drops the first one.
+ */
+export function luaLongString(text: string): string {
+  let level = '';
+  while (text.includes(`]${level}]`)) level += '=';
+  return `[${level}[\n${text}]${level}]`;
+}
+
+export function requestScript(method: string, body: string | undefined): string {
+  const lines = [`wrk.method = ${luaLongString(method)}`];
+  if (body !== undefined) lines.push(`wrk.body = ${luaLongString(body)}`);
+  return `${lines.join('\n')}\n`;
+}
+
+let scriptDir: string | undefined;
+const scriptFiles = new Map<string, string>();
+
+/** One script file per distinct request, written once into a temp dir removed at exit. */
+function scriptFile(method: string, body: string | undefined): string {
+  const script = requestScript(method, body);
+  let file = scriptFiles.get(script);
+  if (!file) {
+    scriptDir ??= makeTempDir('wrk');
+    file = join(scriptDir, `request-${scriptFiles.size}.lua`);
+    writeFileSync(file, script);
+    scriptFiles.set(script, file);
+  }
+  return file;
+}
+
 export function wrkTool(version: string): LoadTool {
   return {
     name: 'wrk',
@@ -46,6 +83,8 @@ export function wrkTool(version: string): LoadTool {
         '-H',
         `${k}: ${v}`,
       ]);
+      const plainGet = (options.method ?? 'GET') === 'GET' && options.body === undefined;
+      const script = plainGet ? [] : ['-s', scriptFile(options.method ?? 'GET', options.body)];
       const args = [
         '-t1',
         `-c${options.connections}`,
@@ -54,6 +93,7 @@ export function wrkTool(version: string): LoadTool {
         '5s',
         '--latency',
         ...headers,
+        ...script,
         options.url,
       ];
       const result = await runCommand('wrk', args, {

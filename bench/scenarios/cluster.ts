@@ -1,6 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { openKeywarden } from '../../packages/server/src/app/index.ts';
 import { CLI_ACTOR } from '../../packages/server/src/audit/index.ts';
 import { loadConfig } from '../../packages/server/src/config/index.ts';
@@ -11,6 +9,7 @@ import {
 } from '../../packages/server/src/testing/cluster.ts';
 import { createTestDatabase } from '../../packages/server/src/testing/postgres.ts';
 import { redisNamespace } from '../../packages/server/src/testing/redis.ts';
+import { makeTempDir, trackChild } from '../lib/cleanup.ts';
 import { summarize } from '../lib/stats.ts';
 import type { Row, Scenario } from '../lib/types.ts';
 import { compared } from '../lib/types.ts';
@@ -22,6 +21,17 @@ import { compared } from '../lib/types.ts';
  * - forward-auth throughput of one node on PostgreSQL + Redis as a ratio of one SQLite node.
  */
 const TITLE = 'cluster (3 nodes, PostgreSQL + Redis)';
+
+/**
+ * A node whose process the bench's cleanup knows about: a bench stopped by Ctrl-C or by the
+ * smoke test's time limit must not leave keywarden nodes running (their stdin is not a pipe,
+ * so nothing else would stop them).
+ */
+async function startTrackedNode(name: string, env: Record<string, string>): Promise<ClusterNode> {
+  const node = await startNode(name, env);
+  trackChild(node.process);
+  return node;
+}
 
 async function manage(
   node: ClusterNode,
@@ -54,7 +64,8 @@ export const cluster: Scenario = {
   async run(ctx) {
     const db = await createTestDatabase();
     const ns = await redisNamespace('bench');
-    const sqliteDir = mkdtempSync(join(tmpdir(), 'keywarden-bench-sqlite-'));
+    // Registered for cleanup: removed on Ctrl-C and SIGTERM too, not only by the finally below.
+    const sqliteDir = makeTempDir('sqlite');
     const nodes: ClusterNode[] = [];
     try {
       const env = {
@@ -73,7 +84,7 @@ export const cluster: Scenario = {
       ctx.log(`${TITLE}: starting 3 nodes`);
       nodes.push(
         ...(await Promise.all(
-          ['a', 'b', 'c'].map((n) => startNode(n, { ...env, KEYWARDEN_LOG_LEVEL: 'info' })),
+          ['a', 'b', 'c'].map((n) => startTrackedNode(n, { ...env, KEYWARDEN_LOG_LEVEL: 'info' })),
         )),
       );
       const [a, b, c] = nodes as [ClusterNode, ClusterNode, ClusterNode];
@@ -118,7 +129,7 @@ export const cluster: Scenario = {
       }
 
       // Throughput: one PostgreSQL + Redis node against one SQLite node, same load, interleaved.
-      const sqlite = await startNode('sqlite', {
+      const sqlite = await startTrackedNode('sqlite', {
         KEYWARDEN_DATA_DIR: sqliteDir,
         KEYWARDEN_LOG_LEVEL: 'info',
       });
