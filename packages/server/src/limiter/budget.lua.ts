@@ -84,12 +84,7 @@ local tats, scratch = {}, {}
 for i = 1, nLimits do
   local k = tonumber(ARGV[6 + (i - 1) * 3 + 1])
   if tats[k] == nil then
-    local v = redis.call('GET', KEYS[k])
-    local tat = false
-    if v then
-      local ms, fraction = string.match(v, '^(%-?%d+):(%d+)$')
-      tat = { tonumber(ms), tonumber(fraction) }
-    end
+    local tat = readTat(KEYS[k])
     tats[k] = tat
     scratch[k] = tat
   end
@@ -235,13 +230,7 @@ if tokenDelta ~= 0 then
     local at = 6 + (i - 1) * 3
     local k = tonumber(ARGV[at + 1])
     if touched[k] == nil then
-      local v = redis.call('GET', KEYS[k])
-      local tat = false
-      if v then
-        local ms, fraction = string.match(v, '^(%-?%d+):(%d+)$')
-        tat = { tonumber(ms), tonumber(fraction) }
-      end
-      tats[k] = tat
+      tats[k] = readTat(KEYS[k])
       touched[k] = true
     end
     tats[k] = adjustTat(tats[k], tokenDelta, tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3])) or false

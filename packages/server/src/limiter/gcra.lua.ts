@@ -13,6 +13,14 @@ local fmod = math.fmod
 local TWO53 = 9007199254740992
 local MAX_SAFE = 9007199254740991
 
+-- A stored tat ("<ms>:<fraction>"), or false when the key holds none.
+local function readTat(key)
+  local v = redis.call('GET', key)
+  if not v then return false end
+  local ms, fraction = string.match(v, '^(%-?%d+):(%d+)$')
+  return { tonumber(ms), tonumber(fraction) }
+end
+
 local function fmt(x)
   return string.format('%.0f', x)
 end

@@ -43,12 +43,7 @@ if hasCredits then nStates = nStates - 1 end
 -- Read every rate-limit state; spend against a scratch copy, in request order.
 local held, scratch = {}, {}
 for k = 1, nStates do
-  local v = redis.call('GET', KEYS[k])
-  local tat = false
-  if v then
-    local ms, fraction = string.match(v, '^(%-?%d+):(%d+)$')
-    tat = { tonumber(ms), tonumber(fraction) }
-  end
+  local tat = readTat(KEYS[k])
   held[k] = tat
   scratch[k] = tat
 end
