@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
 import type { OwnerCache } from '../cache/index.ts';
 import type { Clock } from '../clock/index.ts';
-import type { ErrorCode } from '../errors/index.ts';
+import { ERROR_CATALOGUE, type ErrorCode } from '../errors/index.ts';
 import { presentedKey } from '../http/credentials.ts';
 import { sendProblem } from '../http/problem.ts';
 import {
@@ -278,7 +278,7 @@ export class Gateway {
         signal: abort.signal,
       });
     } catch (error) {
-      await this.#settle(metering, null);
+      void this.#settle(metering, null);
       if (abort.signal.aborted) return this.#clientGone(exchange);
       const timeout = isTimeout(error);
       this.#deps.logger?.warn(
@@ -305,24 +305,22 @@ export class Gateway {
         text = Buffer.from(await response.body.arrayBuffer());
       } catch (error) {
         // Cut before the whole answer arrived: nothing usable reached the caller.
-        await this.#settle(metering, null);
+        void this.#settle(metering, null);
         this.#deps.logger?.warn({ err: error, upstream: name }, 'upstream answer cut');
         if (abort.signal.aborted) return this.#clientGone(exchange);
         return this.#refuse(exchange, 'UPSTREAM_UNAVAILABLE', 'the answer was cut');
       }
       const answer = ok ? this.#filterAnswer(text, verdict.key, metering) : text;
-      const usage = ok ? usageFromResponse(parseJsonObject(answer)) : null;
-      await this.#settle(metering, ok ? (usage ?? this.#estimate(metering, 0)) : null);
+      // An answer without usage is metered by estimate; an error answer costs nothing.
+      const metered = ok
+        ? (usageFromResponse(parseJsonObject(answer)) ?? this.#estimate(metering, 0))
+        : null;
+      void this.#settle(metering, metered);
       reply.headers(
         callerResponseHeaders(response.headers, { openai: true, bodyRewritten: answer !== text }),
       );
       reply.headers(limitHeaders);
-      this.#record(
-        exchange,
-        response.statusCode,
-        ok ? (usage ?? this.#estimate(metering, 0)) : null,
-        metering,
-      );
+      this.#record(exchange, response.statusCode, metered, metering);
       return reply.send(answer);
     }
     // Anything else (generic upstreams, audio, files): passed through untouched.
@@ -418,6 +416,7 @@ export class Gateway {
     return { input: metering.estimatedIn, output: outputTokens };
   }
 
+  /** Never awaited on the way to the caller: the answer does not wait for the limiter. */
   async #settle(metering: Metering, usage: TokenUsage | null): Promise<void> {
     const { reservation } = metering;
     if (!reservation) return;
@@ -448,24 +447,17 @@ export class Gateway {
 
   #refuse(exchange: Exchange, code: ErrorCode, detail?: string): FastifyReply {
     const { reply, verdict } = exchange;
-    if (verdict && verdict.retryAfterSeconds !== null)
-      reply.header('retry-after', String(verdict.retryAfterSeconds));
-    if (verdict && verdict.limits.length > 0)
+    if (verdict && (verdict.limits.length > 0 || verdict.retryAfterSeconds !== null))
       reply.headers(rateLimitHeaders({ ...verdict, allowed: verdict.valid }));
     const www = wwwAuthenticateFor(code as RejectionCode, verdict?.missingScopes ?? []);
     if (www) reply.header('www-authenticate', www);
-    const status = this.#status(code);
-    this.#record(exchange, status, null, null);
+    this.#record(exchange, ERROR_CATALOGUE[code].status, null, null);
     if (!exchange.openai) return sendProblem(reply, code, detail);
-    if (code === 'QUOTA_EXCEEDED' || code === 'BUDGET_EXCEEDED')
-      reply.header('x-should-retry', 'false');
-    if (exchange.verdict?.limits.length && exchange.openai)
-      reply.headers(openaiRateLimitHeaders(exchange.verdict.limits, []));
+    if (verdict?.limits.length) reply.headers(openaiRateLimitHeaders(verdict.limits, []));
     const missing = verdict?.missingScopes.length
       ? `missing scope ${verdict.missingScopes.join(' ')}`
       : undefined;
-    const error = openaiError(code, detail ?? missing);
-    return reply.code(error.status).type('application/json').send(error.body);
+    return sendOpenAIError(reply, code, detail ?? missing);
   }
 
   #refuseReservation(exchange: Exchange, decision: ReserveDecision): FastifyReply {
@@ -476,9 +468,8 @@ export class Gateway {
     }
     if (exchange.verdict)
       reply.headers(openaiRateLimitHeaders(exchange.verdict.limits, decision.tokenLimits));
-    const code = decision.code as ErrorCode;
-    this.#record(exchange, 429, null, null, code as RejectionCode);
-    if (code === 'BUDGET_EXCEEDED') reply.header('x-should-retry', 'false');
+    const code = decision.code as RejectionCode;
+    this.#record(exchange, 429, null, null, code);
     const spent = decision.budgets.find(
       (b) => b.remainingMicros <= 0 || b.spentMicros > b.amountMicros,
     );
@@ -486,12 +477,7 @@ export class Gateway {
       code === 'BUDGET_EXCEEDED'
         ? `budget "${spent?.name ?? ''}" allows no more this ${spent?.period ?? 'period'}`
         : 'token rate limit exceeded';
-    const error = openaiError(code, detail, { tokens: code === 'RATE_LIMITED' });
-    return reply.code(error.status).type('application/json').send(error.body);
-  }
-
-  #status(code: ErrorCode): number {
-    return openaiError(code).status;
+    return sendOpenAIError(reply, code, detail, { tokens: code === 'RATE_LIMITED' });
   }
 
   #record(
@@ -546,6 +532,19 @@ export class Gateway {
     });
     return buckets.reduce((sum, bucket) => sum + bucket.costMicros, 0);
   }
+}
+
+/** A refusal in OpenAI's shape; spent credits and budgets are not worth the SDK's retries. */
+function sendOpenAIError(
+  reply: FastifyReply,
+  code: ErrorCode,
+  detail: string | undefined,
+  options?: { tokens?: boolean },
+): FastifyReply {
+  if (code === 'QUOTA_EXCEEDED' || code === 'BUDGET_EXCEEDED')
+    reply.header('x-should-retry', 'false');
+  const error = openaiError(code, detail, options);
+  return reply.code(error.status).type('application/json').send(error.body);
 }
 
 function authorizeRequest(
