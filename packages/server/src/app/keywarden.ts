@@ -284,7 +284,6 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
       registry,
       prices: PriceTable.load(config.gateway.pricesFile),
       usage,
-      owners,
       store,
       clock,
       logger: options.logger,

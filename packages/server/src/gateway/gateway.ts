@@ -1,7 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
-import type { OwnerCache } from '../cache/index.ts';
 import type { Clock } from '../clock/index.ts';
 import { ERROR_CATALOGUE, type ErrorCode } from '../errors/index.ts';
 import { presentedKey } from '../http/credentials.ts';
@@ -58,8 +57,7 @@ export interface GatewayDeps {
   registry: UpstreamRegistry;
   prices: PriceTable;
   usage: UsageRecorder;
-  owners: OwnerCache;
-  store: Pick<Store, 'owners' | 'usage'>;
+  store: Pick<Store, 'usage'>;
   clock: Clock;
   logger?: Logger;
   bodyLimitBytes: number;
@@ -202,7 +200,8 @@ export class Gateway {
       tokenLimits: [],
     };
     if (exchange.openai && verdict.key && verdict.project) {
-      const owner = await this.#owner(verdict.key.ownerId);
+      const { ownerId } = verdict.key;
+      const owner = ownerId ? await this.#deps.verifier.ownerOf(ownerId) : null;
       const tokenLimits = tokenRules(verdict.key, verdict.project, owner);
       const budgets = budgetRules(verdict.key, owner);
       if (budgets.length > 0 && needsPrice && !price) {
@@ -509,15 +508,6 @@ export class Gateway {
       tokensOut: usage ? usage.output : null,
       costMicros: price && usage ? costMicros(price, usage.input, usage.output) : null,
     });
-  }
-
-  async #owner(ownerId: string | null): Promise<OwnerRecord | null> {
-    if (!ownerId) return null;
-    const cached = this.#deps.owners.get(ownerId);
-    if (cached !== undefined) return cached;
-    const owner = await this.#deps.store.owners.findById(ownerId);
-    this.#deps.owners.set(ownerId, owner);
-    return owner;
   }
 
   /** What a budget's subject spent since the period began, from the usage store (cold start). */

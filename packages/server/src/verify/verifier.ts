@@ -205,7 +205,7 @@ export class Verifier {
     const { ownerId } = found.key;
     const owner = ownerId ? this.#deps.owners.get(ownerId) : null;
     if (owner === undefined)
-      return this.#owner(ownerId!).then((o) => this.#consume(found, o, cost));
+      return this.ownerOf(ownerId!).then((o) => this.#consume(found, o, cost));
     return this.#consume(found, owner, cost);
   }
 
@@ -225,7 +225,12 @@ export class Verifier {
     );
   }
 
-  async #owner(ownerId: string): Promise<OwnerRecord | null> {
+  /**
+   * An owner's record as the pipeline sees it: cached, loaded once, served stale while the
+   * store fails. Public for entry points that apply an owner's rules of their own (the
+   * gateway's token limits and budgets).
+   */
+  async ownerOf(ownerId: string): Promise<OwnerRecord | null> {
     const cached = this.#deps.owners.get(ownerId);
     if (cached !== undefined) return cached;
     try {
