@@ -46,15 +46,17 @@ export const limitsAndUsage: Scenario = {
           CLI_ACTOR,
         )
       ).plaintext;
+      // Both sides build the same request object (a conditional spread here would cost the
+      // metered side alone: it is the bench's work, not the verifier's).
+      const requiredScopes = ['billing:read'];
+      const usage = { entryPoint: 'verify' as const, route: 'GET /orders', userAgent: 'bench' };
       const call = (key: string, metered: boolean) => async () => {
         const result = await kw.verifier.verify({
           key,
-          requiredScopes: ['billing:read'],
+          requiredScopes,
           env: 'prod',
           clientIp: '127.0.0.1',
-          ...(metered && {
-            usage: { entryPoint: 'verify' as const, route: 'GET /orders', userAgent: 'bench' },
-          }),
+          usage: metered ? usage : undefined,
         });
         if (!result.valid) throw new Error(`limits bench: ${result.code}`);
       };

@@ -31,7 +31,7 @@ describe('decideLimits', () => {
       retryAfterSeconds: null,
       credits: null,
     });
-    assert.equal(outcome.tats.size, 0);
+    assert.equal(outcome.tats.length, 0);
     assert.equal(outcome.credits, null);
   });
 
@@ -61,11 +61,14 @@ describe('decideLimits', () => {
     ]);
     assert.deepEqual(outcome.decision.credits, { remaining: 5 });
     assert.deepEqual(outcome.credits, { remaining: 5, lastRefillAt: NOW });
-    assert.deepEqual(outcome.tats.get(limitStateKey(KEY, requests)), {
+    assert.deepEqual(new Map(outcome.tats).get(limitStateKey(KEY, requests)), {
       ms: NOW + 7200,
       fraction: 0,
     });
-    assert.deepEqual(outcome.tats.get(limitStateKey(KEY, burst)), { ms: NOW + 666, fraction: 2 });
+    assert.deepEqual(new Map(outcome.tats).get(limitStateKey(KEY, burst)), {
+      ms: NOW + 666,
+      fraction: 2,
+    });
   });
 
   test('a denied burst spends nothing from requests or credits (all or nothing)', () => {
@@ -80,7 +83,7 @@ describe('decideLimits', () => {
     const outcome = decideLimits(input, NOW);
     assert.equal(outcome.decision.allowed, false);
     assert.equal(outcome.decision.code, 'RATE_LIMITED');
-    assert.equal(outcome.tats.size, 0);
+    assert.equal(outcome.tats.length, 0);
     assert.deepEqual(outcome.credits, { remaining: 7, lastRefillAt: NOW });
     assert.deepEqual(outcome.decision.credits, { remaining: 7 });
     // Reported as they stand, unspent: requests still has 90.
@@ -148,7 +151,7 @@ describe('decideLimits', () => {
     );
     assert.equal(outcome.decision.allowed, false);
     assert.equal(outcome.decision.code, 'QUOTA_EXCEEDED');
-    assert.equal(outcome.tats.size, 0);
+    assert.equal(outcome.tats.length, 0);
     assert.equal(outcome.decision.limits[0]?.remaining, 90);
     assert.equal(outcome.decision.retryAfterSeconds, 40 * 60);
     assert.deepEqual(outcome.decision.credits, { remaining: 1 });
@@ -203,7 +206,7 @@ describe('decideLimits', () => {
       NOW,
     );
     assert.equal(outcome.decision.code, 'VALID');
-    assert.equal(outcome.tats.size, 0);
+    assert.equal(outcome.tats.length, 0);
     assert.equal(outcome.decision.limits[0]?.remaining, 0);
     assert.deepEqual(outcome.decision.credits, { remaining: 0 });
   });
@@ -224,7 +227,7 @@ describe('decideLimits', () => {
       outcome.decision.limits.map((limit) => limit.remaining),
       [99, 49],
     );
-    assert.equal(outcome.tats.size, 2);
+    assert.equal(outcome.tats.length, 2);
   });
 
   test('the same (subject, rule) listed twice is charged twice, as two requests would be', () => {
@@ -243,7 +246,7 @@ describe('decideLimits', () => {
       twice.decision.limits.map((limit) => limit.remaining),
       [1, 0],
     );
-    assert.deepEqual(twice.tats.get(limitStateKey(KEY, burst)), used(burst, 3));
+    assert.deepEqual(new Map(twice.tats).get(limitStateKey(KEY, burst)), used(burst, 3));
     const tooMany = decideLimits(
       {
         limits: [
@@ -341,12 +344,15 @@ describe('decideLimits', () => {
             !rateOk ? 'RATE_LIMITED' : !creditsOk ? 'QUOTA_EXCEEDED' : 'VALID',
           );
           if (!outcome.decision.allowed || cost === 0) {
-            assert.equal(outcome.tats.size, 0);
+            assert.equal(outcome.tats.length, 0);
             if (credits) assert.deepEqual(outcome.credits, applyRefill(credits.state, hourly, NOW));
           } else {
-            assert.equal(outcome.tats.size, limits.length);
+            assert.equal(outcome.tats.length, limits.length);
             limits.forEach(({ subject, rule }, i) => {
-              assert.deepEqual(outcome.tats.get(limitStateKey(subject, rule)), alone[i]?.newTat);
+              assert.deepEqual(
+                new Map(outcome.tats).get(limitStateKey(subject, rule)),
+                alone[i]?.newTat,
+              );
             });
             if (credits) assert.equal(outcome.credits?.remaining, credits.state.remaining - cost);
           }
@@ -354,5 +360,17 @@ describe('decideLimits', () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('limitStateKey', () => {
+  test('the same text for the same (subject, rule), a new one when the rule changes in place', () => {
+    const rule = { name: 'requests', limit: 100, windowSeconds: 60 };
+    const first = limitStateKey('key:a', rule);
+    assert.equal(first, JSON.stringify(['key:a', 'requests', 100, 60]));
+    assert.equal(limitStateKey('key:a', { ...rule }), first, 'equal rules, equal states');
+    assert.notEqual(limitStateKey('key:b', rule), first);
+    rule.limit = 200;
+    assert.equal(limitStateKey('key:a', rule), JSON.stringify(['key:a', 'requests', 200, 60]));
   });
 });

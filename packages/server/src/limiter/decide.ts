@@ -1,5 +1,12 @@
 import { applyRefill, assertValidCredits, creditsRetryAfterMs, decideCredits } from './credits.ts';
-import { assertValidCost, assertValidRule, type GcraResult, gcra, type Tat } from './gcra.ts';
+import {
+  assertValidCost,
+  assertValidRule,
+  type GcraResult,
+  gcra,
+  gcraChecked,
+  type Tat,
+} from './gcra.ts';
 import type {
   CreditsConfig,
   CreditsState,
@@ -18,8 +25,12 @@ import type {
  */
 
 export interface DecideInput {
-  /** Each (subject, rule) with its stored state; null when the backend has none (fresh). */
-  limits: ReadonlyArray<{ subject: string; rule: RateLimitRule; tat: Tat | null }>;
+  /**
+   * Each (subject, rule) with its stored state; null when the backend has none (fresh).
+   * `key`, when given, is `limitStateKey(subject, rule)`, which the backend needed to read
+   * the state (saves working it out twice).
+   */
+  limits: ReadonlyArray<{ subject: string; rule: RateLimitRule; tat: Tat | null; key?: string }>;
   /** The credits with their current state (the backend's, else the stored `initial`). */
   credits: { subject: string; config: CreditsConfig; state: CreditsState } | null;
   cost: number;
@@ -28,10 +39,11 @@ export interface DecideInput {
 export interface DecideOutcome {
   decision: LimitDecision;
   /**
-   * Rate-limit states to write, by `limitStateKey`. Empty unless allowed with cost > 0:
-   * a denial or a cost-0 check changes nothing.
+   * Rate-limit states to write, as [`limitStateKey`, tat] in request order (a key listed
+   * twice: the later entry holds its final state). Empty unless allowed with cost > 0: a
+   * denial or a cost-0 check changes nothing.
    */
-  tats: Map<string, Tat>;
+  tats: Array<[string, Tat]>;
   /** The credits state to write (refilled, and spent when allowed); null without credits. */
   credits: CreditsState | null;
 }
@@ -40,56 +52,98 @@ export interface DecideOutcome {
  * The identity of one rate-limit state. The rule's limit and window are part of it: when an
  * operator changes a rule, the subject starts a fresh bucket under the new rule (and the old
  * state goes idle and is evicted), instead of reinterpreting a tat measured in another T.
+ *
+ * Asked for on every limited request with the same (subject, rule) again and again: the text
+ * is remembered per rule object (checked against the rule's values, in case it was changed in
+ * place), so the hot path neither builds it nor makes the Map hash a new string.
  */
 export function limitStateKey(subject: string, rule: RateLimitRule): string {
-  return JSON.stringify([subject, rule.name, rule.limit, rule.windowSeconds]);
+  let memo = stateKeys.get(rule);
+  if (
+    memo === undefined ||
+    memo.name !== rule.name ||
+    memo.limit !== rule.limit ||
+    memo.windowSeconds !== rule.windowSeconds
+  ) {
+    memo = {
+      name: rule.name,
+      limit: rule.limit,
+      windowSeconds: rule.windowSeconds,
+      keys: new Map(),
+    };
+    stateKeys.set(rule, memo);
+  }
+  let key = memo.keys.get(subject);
+  if (key === undefined) {
+    key = JSON.stringify([subject, rule.name, rule.limit, rule.windowSeconds]);
+    // A project's default rule serves all of its keys: keep the memo bounded all the same.
+    if (memo.keys.size >= MAX_MEMO_SUBJECTS) memo.keys.clear();
+    memo.keys.set(subject, key);
+  }
+  return key;
 }
 
+interface StateKeyMemo {
+  name: string;
+  limit: number;
+  windowSeconds: number;
+  keys: Map<string, string>;
+}
+
+const stateKeys = new WeakMap<RateLimitRule, StateKeyMemo>();
+const MAX_MEMO_SUBJECTS = 1024;
+
 export function decideLimits(input: DecideInput, nowMs: number): DecideOutcome {
-  const { cost } = input;
+  const { cost, limits } = input;
   assertValidCost(cost);
-  for (const { rule } of input.limits) assertValidRule(rule);
+  for (const { rule } of limits) assertValidRule(rule);
   if (input.credits) assertValidCredits(input.credits.config, input.credits.state);
 
-  // Spend against a scratch copy, in request order, so that a (subject, rule) listed twice
-  // is charged twice, exactly as two sequential requests would be.
-  const keys = input.limits.map(({ subject, rule }) => limitStateKey(subject, rule));
-  const scratch = new Map<string, Tat | null>();
-  input.limits.forEach(({ tat }, i) => {
-    const key = keys[i]!;
-    if (!scratch.has(key)) scratch.set(key, tat);
-  });
-  const spent = input.limits.map(({ rule }, i): GcraResult => {
-    const key = keys[i]!;
-    const result = gcra(scratch.get(key) ?? null, nowMs, cost, rule);
-    if (result.allowed) scratch.set(key, result.newTat);
-    return result;
-  });
+  // Spend in request order, each (subject, rule) from its state as the earlier entries left
+  // it, so that one listed twice is charged twice, exactly as two sequential requests would
+  // be. (A denied entry's newTat is equivalent to its old state.)
+  const keys = new Array<string>(limits.length);
+  const spent = new Array<GcraResult>(limits.length);
+  let denied = false;
+  for (let i = 0; i < limits.length; i++) {
+    const { subject, rule, tat: stored, key: given } = limits[i]!;
+    const key = given ?? limitStateKey(subject, rule);
+    let tat = stored;
+    for (let j = i - 1; j >= 0; j--) {
+      if (keys[j] === key) {
+        tat = spent[j]!.newTat;
+        break;
+      }
+    }
+    keys[i] = key;
+    const result = gcraChecked(tat, nowMs, cost, rule);
+    spent[i] = result;
+    if (!result.allowed) denied = true;
+  }
 
   const credits = input.credits
     ? applyRefill(input.credits.state, input.credits.config, nowMs)
     : null;
   const creditsView = credits ? { remaining: credits.remaining } : null;
-  const unchanged = (): LimitResult[] =>
-    input.limits.map(({ subject, rule, tat }) =>
-      toResult(subject, rule, gcra(tat, nowMs, 0, rule)),
-    );
 
-  const denied = spent.filter((result) => !result.allowed);
-  if (denied.length > 0) {
-    const waits = denied.map((result) => result.retryAfterMs);
-    const retryAfterSeconds = waits.includes(null)
-      ? null
-      : Math.max(...waits.map((ms) => ceilSeconds(ms ?? 0)));
+  if (denied) {
+    let retryAfterSeconds: number | null = 0;
+    for (const result of spent) {
+      if (result.allowed) continue;
+      retryAfterSeconds =
+        result.retryAfterMs === null || retryAfterSeconds === null
+          ? null
+          : Math.max(retryAfterSeconds, ceilSeconds(result.retryAfterMs));
+    }
     return {
       decision: {
         allowed: false,
         code: 'RATE_LIMITED',
-        limits: unchanged(),
+        limits: levelsUnchanged(limits, nowMs),
         retryAfterSeconds,
         credits: creditsView,
       },
-      tats: new Map(),
+      tats: [],
       credits,
     };
   }
@@ -103,32 +157,40 @@ export function decideLimits(input: DecideInput, nowMs: number): DecideOutcome {
         decision: {
           allowed: false,
           code: 'QUOTA_EXCEEDED',
-          limits: unchanged(),
+          limits: levelsUnchanged(limits, nowMs),
           retryAfterSeconds: waitMs === null ? null : ceilSeconds(waitMs),
           credits: creditsView,
         },
-        tats: new Map(),
+        tats: [],
         credits,
       };
     }
     creditsAfter = spend.state;
   }
 
-  const tats = new Map<string, Tat>();
-  if (cost > 0) {
-    for (const [key, tat] of scratch) if (tat !== null) tats.set(key, tat);
+  const tats: Array<[string, Tat]> = [];
+  const results = new Array<LimitResult>(limits.length);
+  for (let i = 0; i < limits.length; i++) {
+    const { subject, rule } = limits[i]!;
+    results[i] = toResult(subject, rule, spent[i]!);
+    if (cost > 0) tats.push([keys[i]!, spent[i]!.newTat]);
   }
   return {
     decision: {
       allowed: true,
       code: 'VALID',
-      limits: input.limits.map(({ subject, rule }, i) => toResult(subject, rule, spent[i]!)),
+      limits: results,
       retryAfterSeconds: null,
       credits: creditsAfter ? { remaining: creditsAfter.remaining } : null,
     },
     tats,
     credits: creditsAfter,
   };
+}
+
+/** Each limit's level as it stands, for a denial (which spends nothing). */
+function levelsUnchanged(limits: DecideInput['limits'], nowMs: number): LimitResult[] {
+  return limits.map(({ subject, rule, tat }) => toResult(subject, rule, gcra(tat, nowMs, 0, rule)));
 }
 
 function toResult(subject: string, rule: RateLimitRule, result: GcraResult): LimitResult {

@@ -2,8 +2,9 @@
  * gcra.ts in Lua: the shared head of every limiter script (redis.lua.ts, budget.lua.ts).
  * It defines the number helpers (`fmod`, `MAX_SAFE`, `fmt`), `now` — ARGV[2] in ms, or the
  * server's TIME when ARGV[2] is '' — and `mulDivMod`, `floorDiv`, `ceilMs`, `level`, `gcra`
- * and `adjustTat`, each the function of the same name in gcra.ts with the same operations in
- * the same order on the same IEEE doubles, so that they give the same answers bit for bit.
+ * and `adjustTat`, each the function of the same name in gcra.ts (`level` is `remainingAt`
+ * and the reset ms) with the same operations in the same order on the same IEEE doubles, so
+ * that they give the same answers bit for bit.
  * A change to gcra.ts must be made here too (redis.test.ts compares them on random inputs).
  */
 export const GCRA_LUA = `
@@ -88,7 +89,7 @@ local function ceilMs(ms, fraction)
   return ms
 end
 
--- remaining and reset ms of a bucket whose tat (ms, fraction) is >= now (gcra.ts level()).
+-- remaining and reset ms of a bucket whose tat (ms, fraction) is >= now (gcra.ts remainingAt()).
 local function level(ms, fraction, limit, windowMs)
   local aheadMs = ms - now
   local remaining = 0

@@ -254,6 +254,8 @@ describe('gcra: exact agreement with the BigInt model, and the GCRA bound, on ra
     { name: 'thirds', limit: 3, windowSeconds: 1 },
     { name: 'sevenths', limit: 7, windowSeconds: 60 },
     { name: 'million', limit: 1_000_000, windowSeconds: 1 },
+    // Products just below 2^53, where a float quotient rounds and its floor is one off.
+    { name: 'near 2^53', limit: 100_000_000, windowSeconds: 86_400 },
     { name: 'huge', limit: 1_000_000_000, windowSeconds: 86_400 },
   ]) {
     test(`${label(rule)}: matches the model (large and awkward emission intervals)`, () => {

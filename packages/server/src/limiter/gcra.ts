@@ -82,17 +82,25 @@ export function gcra(
 ): GcraResult {
   assertValidRule(rule);
   assertValidCost(cost);
+  return gcraChecked(tat, nowMs, cost, rule);
+}
+
+/** `gcra` for a rule and cost already checked (`decideLimits` checks each once per request). */
+export function gcraChecked(
+  tat: Tat | null,
+  nowMs: number,
+  cost: number,
+  rule: RateLimitRule,
+): GcraResult {
   const { limit } = rule;
   const windowMs = rule.windowSeconds * 1000;
   // A tat in the past is the same as a fresh bucket.
   const base: Tat = tat !== null && isAhead(tat, nowMs) ? tat : { ms: nowMs, fraction: 0 };
 
-  if (cost > limit) {
-    return { allowed: false, newTat: base, ...level(base, nowMs, rule), retryAfterMs: null };
-  }
+  if (cost > limit) return denied(base, nowMs, rule, null);
 
   // next = base + cost·T, with cost·T = cost·windowMs / limit = q + r / limit.
-  const [q, r] = mulDivMod(cost, windowMs, limit);
+  const { q, r } = mulDivMod(cost, windowMs, limit);
   const carried = base.fraction + r;
   const next: Tat =
     carried >= limit
@@ -101,14 +109,30 @@ export function gcra(
   // Both sides are whole ms, so comparing the ceiling is exact: next − now ≤ windowMs.
   const nextCeil = ceilMs(next);
   if (nextCeil - nowMs <= windowMs) {
-    return { allowed: true, newTat: next, ...level(next, nowMs, rule), retryAfterMs: 0 };
+    return {
+      allowed: true,
+      newTat: next,
+      remaining: remainingAt(next, nowMs, rule),
+      resetMs: nextCeil - nowMs,
+      retryAfterMs: 0,
+    };
   }
   // Denied, so base is the old tat; this cost passes once now' ≥ next − windowMs.
+  return denied(base, nowMs, rule, nextCeil - windowMs - nowMs);
+}
+
+function denied(
+  base: Tat,
+  nowMs: number,
+  rule: RateLimitRule,
+  retryAfterMs: number | null,
+): GcraResult {
   return {
     allowed: false,
     newTat: base,
-    ...level(base, nowMs, rule),
-    retryAfterMs: nextCeil - windowMs - nowMs,
+    remaining: remainingAt(base, nowMs, rule),
+    resetMs: Math.max(0, ceilMs(base) - nowMs),
+    retryAfterMs,
   };
 }
 
@@ -138,7 +162,7 @@ export function adjustTat(
   const held = tat !== null && isAhead(tat, nowMs) ? tat : null;
   if (delta === 0) return held;
   const { limit } = rule;
-  const [q, r] = mulDivMod(Math.abs(delta), rule.windowSeconds * 1000, limit);
+  const { q, r } = mulDivMod(Math.abs(delta), rule.windowSeconds * 1000, limit);
   if (delta > 0) {
     const base = held ?? { ms: nowMs, fraction: 0 };
     // q may be inexact past 2^53 (and is in Lua), but then it is far beyond the cap too.
@@ -158,39 +182,53 @@ export function adjustTat(
   return isAhead(next, nowMs) ? next : null;
 }
 
-/** `remaining` and `resetMs` for a bucket whose tat is `tat` (≥ now) at `nowMs`. */
-function level(
-  tat: Tat,
-  nowMs: number,
-  rule: RateLimitRule,
-): { remaining: number; resetMs: number } {
+/** Whole cost-1 requests a bucket whose tat is `tat` (≥ now) still allows at `nowMs`. */
+function remainingAt(tat: Tat, nowMs: number, rule: RateLimitRule): number {
   const windowMs = rule.windowSeconds * 1000;
   // remaining = floor((windowMs − (tat − now)) / T) = floor(((windowMs − a)·limit − f) / windowMs)
   // with tat − now = a + f / limit. Negative only if the clock went backwards: clamp.
   const aheadMs = tat.ms - nowMs;
-  let remaining = 0;
-  if (aheadMs <= windowMs) {
-    const [q, r] = mulDivMod(windowMs - aheadMs, rule.limit, windowMs);
-    remaining = Math.max(0, q + floorDiv(r - tat.fraction, windowMs));
-  }
-  return { remaining, resetMs: Math.max(0, ceilMs(tat) - nowMs) };
+  if (aheadMs > windowMs) return 0;
+  const { q, r } = mulDivMod(windowMs - aheadMs, rule.limit, windowMs);
+  return Math.max(0, q + floorDiv(r - tat.fraction, windowMs));
 }
 
 function ceilMs(tat: Tat): number {
   return tat.fraction > 0 ? tat.ms + 1 : tat.ms;
 }
 
-/** Exact [floor(a·b / d), a·b mod d] for non-negative integers a, b and positive d. */
-function mulDivMod(a: number, b: number, d: number): [number, number] {
+/**
+ * `mulDivMod`'s answer. One object, reused: it is computed twice per rule on every limited
+ * request, and a fresh pair each time would be garbage. Read it before the next call.
+ */
+const quotientAndRemainder = { q: 0, r: 0 };
+
+/** Exact { q: floor(a·b / d), r: a·b mod d } for non-negative integers a, b and positive d. */
+function mulDivMod(a: number, b: number, d: number): { readonly q: number; readonly r: number } {
+  const result = quotientAndRemainder;
   const product = a * b;
-  if (Number.isSafeInteger(product)) {
-    const r = product % d;
-    // (product − r) / d is an exact integer division; Math.floor(product / d) can round up.
-    return [(product - r) / d, r];
+  if (product + d <= Number.MAX_SAFE_INTEGER) {
+    // The rounded quotient's floor is exact or one off either way (it can round up across
+    // an integer); every product here is exact below 2^53, so the remainder says which, and
+    // no floating-point `%` (a libm call) is needed.
+    let q = Math.floor(product / d);
+    let r = product - q * d;
+    if (r < 0) {
+      q -= 1;
+      r += d;
+    } else if (r >= d) {
+      q += 1;
+      r -= d;
+    }
+    result.q = q;
+    result.r = r;
+    return result;
   }
   const big = BigInt(a) * BigInt(b);
   const bigD = BigInt(d);
-  return [Number(big / bigD), Number(big % bigD)];
+  result.q = Number(big / bigD);
+  result.r = Number(big % bigD);
+  return result;
 }
 
 /** Exact floor(n / d) for a safe integer n (any sign) and positive d. */

@@ -161,3 +161,17 @@ test('memory: budget states are kept for late settles, then swept; the bound for
   assert.equal(loads, before + 1, 'key:a had been forgotten');
   await limiter.close();
 });
+
+test('memory: consumeNow answers like consume, without a promise', async () => {
+  const clock = manualClock();
+  const now = new MemoryRateLimiter({ clock, sweepIntervalMs: 0 });
+  const later = new MemoryRateLimiter({ clock, sweepIntervalMs: 0 });
+  const request = { limits: [{ subject: 'key:a', rule: { ...rule, limit: 3 } }], cost: 1 };
+  for (let i = 0; i < 5; i++) {
+    const answer = now.consumeNow(request);
+    assert.ok(!(answer instanceof Promise));
+    assert.deepEqual(answer, await later.consume(request));
+  }
+  assert.equal(now.consumeNow(request).code, 'RATE_LIMITED');
+  assert.throws(() => now.consumeNow({ limits: [], cost: -1 }), RangeError);
+});

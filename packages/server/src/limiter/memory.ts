@@ -1,6 +1,6 @@
 import type { Clock } from '../clock/index.ts';
 import { budgetPeriodEnd, budgetPeriodStart, budgetStateKey, loadBudgetSpent } from './budget.ts';
-import { decideLimits, limitStateKey } from './decide.ts';
+import { type DecideInput, decideLimits, limitStateKey } from './decide.ts';
 import { isAhead, type Tat } from './gcra.ts';
 import {
   assertValidActual,
@@ -99,19 +99,25 @@ export class MemoryRateLimiter implements RateLimiter {
   }
 
   async consume(request: LimitRequest): Promise<LimitDecision> {
-    // Nothing below awaits: read, decide and commit happen in one turn of the event loop.
+    return this.consumeNow(request);
+  }
+
+  /** `consume` without the promise: reads, decides and commits at once. */
+  consumeNow(request: LimitRequest): LimitDecision {
     const now = this.#clock.now();
     const requested = request.credits ?? null;
     const held = requested ? this.#credits.get(requested.subject) : undefined;
     const before = held?.state ?? requested?.initial ?? null;
 
+    const limits = new Array<DecideInput['limits'][number]>(request.limits.length);
+    for (let i = 0; i < limits.length; i++) {
+      const { subject, rule } = request.limits[i]!;
+      const key = limitStateKey(subject, rule);
+      limits[i] = { subject, rule, tat: this.#tats.get(key) ?? null, key };
+    }
     const outcome = decideLimits(
       {
-        limits: request.limits.map(({ subject, rule }) => ({
-          subject,
-          rule,
-          tat: this.#tats.get(limitStateKey(subject, rule)) ?? null,
-        })),
+        limits,
         credits: requested && before ? { ...requested, state: before } : null,
         cost: request.cost,
       },

@@ -170,6 +170,12 @@ export interface RateLimiter {
   /** Decides and spends atomically: all limits and credits, or nothing. */
   consume(request: LimitRequest): Promise<LimitDecision>;
   /**
+   * `consume` answered without a promise, offered by backends that decide in this process
+   * (memory), so that a verification with limits stays synchronous on a cache hit. Throws a
+   * RangeError where `consume` would reject with one.
+   */
+  consumeNow?(request: LimitRequest): LimitDecision;
+  /**
    * Decides and reserves atomically: every token limit and budget is charged the estimate,
    * or nothing is (RATE_LIMITED first, then BUDGET_EXCEEDED). Rejects with a RangeError for
    * an invalid request and with a `BudgetLoadError` when `loadSpent` fails.

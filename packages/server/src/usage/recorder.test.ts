@@ -111,6 +111,51 @@ describe('UsageRecorder', () => {
     }
   });
 
+  test('a full batch is written at once, the rest waits for the timer', async () => {
+    const usage = fakeUsage();
+    const recorder = new UsageRecorder(usage, { flushIntervalMs: 60_000, maxBatchSize: 4 });
+    try {
+      const open = usage.stall();
+      for (let i = 0; i < 4; i++) recorder.record(event(i)); // fills the first batch: written
+      for (let i = 4; i < 8; i++) recorder.record(event(i)); // fills the second while it waits
+      for (let i = 8; i < 10; i++) recorder.record(event(i)); // a partial third
+      open();
+      const deadline = Date.now() + 1000;
+      while (usage.batches.length < 2 && Date.now() < deadline) await sleep(2);
+      await sleep(20);
+      assert.deepEqual(
+        usage.batches.map((b) => b.length),
+        [4, 4],
+        'full batches are written one after the other; the partial one is not',
+      );
+      assert.equal(usage.maxActive, 1, 'one write at a time');
+      assert.equal(recorder.stats.buffered, 2);
+    } finally {
+      await recorder.close();
+    }
+    assert.deepEqual(usage.written(), routes(0, 10));
+  });
+
+  test('a failing store is not retried in a loop by full batches', async () => {
+    const usage = fakeUsage();
+    const errors: unknown[] = [];
+    const recorder = new UsageRecorder(usage, {
+      flushIntervalMs: 60_000,
+      maxBatchSize: 2,
+      onFlushError: (error) => errors.push(error),
+    });
+    usage.fail(new Error('store down'));
+    for (let i = 0; i < 6; i++) recorder.record(event(i));
+    await sleep(30);
+    assert.ok(
+      errors.length >= 1 && errors.length <= 3,
+      `one try per filled batch (${errors.length})`,
+    );
+    usage.fail(null);
+    await recorder.close();
+    assert.deepEqual(usage.written(), routes(0, 6));
+  });
+
   test('close() writes everything, then refuses new events', async () => {
     const usage = fakeUsage();
     const recorder = new UsageRecorder(usage, { flushIntervalMs: 60_000, maxBatchSize: 7 });

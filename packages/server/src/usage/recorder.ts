@@ -38,7 +38,11 @@ export interface UsageRecorderStats {
 }
 
 export interface UsageRecorderOptions {
-  /** How often the buffer is written; 0 = only on `flush()` and `close()`. Default 1000. */
+  /**
+   * The longest an event waits in the buffer: the buffer is written at least this often, and
+   * a full batch (`maxBatchSize` events) at once. 0 = only on `flush()` and `close()`
+   * (tests). Default 1000.
+   */
   flushIntervalMs?: number;
   /** Buffered events (in-flight batch included) above which `record` makes callers wait. */
   maxBuffered?: number;
@@ -86,6 +90,8 @@ export class UsageRecorder {
   readonly #onBackpressure: (stats: UsageRecorderStats) => void;
   readonly #onFlushError: (error: unknown, stats: UsageRecorderStats) => void;
   readonly #timer: NodeJS.Timeout | undefined;
+  /** Write a batch as soon as it is full (when the recorder flushes by itself at all). */
+  readonly #eager: boolean;
   /** Accepted, not yet written events, oldest first; the batch in flight is the head. */
   readonly #batches: UsageBatchBuilder[] = [];
   /** Written batches kept for reuse: a busy node allocates no new arrays per batch. */
@@ -118,6 +124,7 @@ export class UsageRecorder {
     this.#onBackpressure = options.onBackpressure ?? (() => {});
     this.#onFlushError = options.onFlushError ?? (() => {});
     const intervalMs = options.flushIntervalMs ?? 1000;
+    this.#eager = intervalMs > 0;
     if (intervalMs > 0) {
       this.#timer = setInterval(() => this.#flushInBackground(), intervalMs);
       this.#timer.unref();
@@ -147,6 +154,11 @@ export class UsageRecorder {
     tail.add(boundText(event));
     this.#buffered += 1;
     this.#accepted += 1;
+    // A busy node fills batches faster than the timer ticks: writing each as soon as it is
+    // full keeps the buffer (and what a crash could lose) to a batch or two, and the writer
+    // busy in step with the traffic instead of in bursts that would fill the buffer and make
+    // callers wait.
+    if (tail.full) this.#writeFullBatches();
     if (!full) return;
     this.#stats.backpressureWaits += 1;
     if (this.#waiters.length === 0) {
@@ -185,6 +197,12 @@ export class UsageRecorder {
     this.flush().catch((error: unknown) => this.#onFlushError(error, this.stats));
   }
 
+  /** Writes full batches from the head of the buffer, one after the other, in the background. */
+  #writeFullBatches(): void {
+    if (!this.#eager || this.#writing || !this.#batches[0]?.full) return;
+    this.#writeBatch().catch((error: unknown) => this.#onFlushError(error, this.stats));
+  }
+
   /** Writes the head of the buffer, or joins the write already in flight. */
   #writeBatch(): Promise<void> {
     if (this.#writing) return this.#writing;
@@ -210,6 +228,12 @@ export class UsageRecorder {
     const settled = write.finally(() => {
       if (this.#writing === settled) this.#writing = null;
     });
+    // Batches that filled up while this one was written go next (after a success only: a
+    // failing store is retried by the timer, not in a tight loop).
+    settled.then(
+      () => this.#writeFullBatches(),
+      () => {},
+    );
     this.#writing = settled;
     return settled;
   }

@@ -43,14 +43,38 @@ function creditsRequest(subject: string, credits: StoredCredits) {
   };
 }
 
+/**
+ * What applies to a request with this key, project and owner, but its cost: the same for every
+ * request until one of the three records is replaced (records are never changed in place:
+ * an update loads a new one), so it is worked out once per key record and reused.
+ */
+type LimitPlan = Omit<LimitRequest, 'cost'>;
+const plans = new WeakMap<
+  KeyRecord,
+  { project: ProjectRecord; owner: OwnerRecord | null; plan: LimitPlan | null }
+>();
+
 export function limitRequestFor(
   key: KeyRecord,
   project: ProjectRecord,
   owner: OwnerRecord | null,
   cost: number,
 ): LimitRequest | null {
+  let memo = plans.get(key);
+  if (memo === undefined || memo.project !== project || memo.owner !== owner) {
+    memo = { project, owner, plan: limitPlanFor(key, project, owner) };
+    plans.set(key, memo);
+  }
+  const { plan } = memo;
+  return plan && { limits: plan.limits, credits: plan.credits, cost };
+}
+
+function limitPlanFor(
+  key: KeyRecord,
+  project: ProjectRecord,
+  owner: OwnerRecord | null,
+): LimitPlan | null {
   const rules = effectiveKeyRules(key, project);
-  // The common case on the hot path: nothing to limit, nothing allocated.
   if (rules.length === 0 && !owner?.ratelimits?.length && !key.credits && !owner?.credits)
     return null;
   const limits = rules.map((rule) => ({ subject: keySubject(key.id), rule }));
@@ -66,5 +90,5 @@ export function limitRequestFor(
       ? creditsRequest(ownerSubject(owner.id), owner.credits)
       : null;
   if (limits.length === 0 && !credits) return null;
-  return { limits, credits, cost };
+  return { limits, credits };
 }

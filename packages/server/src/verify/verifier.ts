@@ -2,7 +2,7 @@ import { isWellFormedKey } from '@keywarden/core';
 import type { CachedKey, KeyCache, OwnerCache } from '../cache/index.ts';
 import type { Clock } from '../clock/index.ts';
 import { KeywardenError } from '../errors/index.ts';
-import type { LimitResult, RateLimiter } from '../limiter/index.ts';
+import type { LimitDecision, LimitResult, RateLimiter } from '../limiter/index.ts';
 import type { Metrics } from '../metrics/index.ts';
 import { KeyHasher } from '../secrets/index.ts';
 import type { KeyKind, KeyRecord, OwnerRecord, ProjectRecord, Store } from '../store/index.ts';
@@ -95,6 +95,20 @@ function result(
     retryAfterSeconds: null,
   };
   return extra ? Object.assign(outcome, extra) : outcome;
+}
+
+/** A verdict the limiter had the last word on (built whole: it is on every limited request). */
+function limitedResult(found: CachedKey, decision: LimitDecision): VerifyResult {
+  return {
+    valid: decision.allowed,
+    code: decision.code,
+    key: found.key,
+    project: found.project,
+    missingScopes: NO_SCOPES,
+    limits: decision.limits,
+    credits: decision.credits,
+    retryAfterSeconds: decision.retryAfterSeconds,
+  };
 }
 
 /**
@@ -213,16 +227,12 @@ export class Verifier {
     found: CachedKey,
     owner: OwnerRecord | null,
     cost: number,
-  ): null | Promise<VerifyResult> {
+  ): VerifyResult | null | Promise<VerifyResult> {
     const request = limitRequestFor(found.key, found.project, owner, cost);
     if (!request) return null;
-    return this.#deps.limiter!.consume(request).then((decision) =>
-      result(decision.code as RejectionCode | 'VALID', found, {
-        limits: decision.limits,
-        credits: decision.credits,
-        retryAfterSeconds: decision.retryAfterSeconds,
-      }),
-    );
+    const limiter = this.#deps.limiter!;
+    if (limiter.consumeNow) return limitedResult(found, limiter.consumeNow(request));
+    return limiter.consume(request).then((decision) => limitedResult(found, decision));
   }
 
   /**
