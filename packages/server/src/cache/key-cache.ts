@@ -50,11 +50,12 @@ export class KeyCache {
     this.#missing = new LRUCache({ max: options.maxNegativeEntries ?? 100_000 });
   }
 
-  get(hash: string): CachedKey | undefined {
+  /** `now`: the caller's reading of the cache's clock, when it has just taken one. */
+  get(hash: string, now = this.#clock.now()): CachedKey | undefined {
     const entry = this.#byHash.get(hash);
     // An aged entry stays (the LRU bounds memory) so that it can still serve while the store
     // is down (`getStale`); an invalidated one is gone for good.
-    if (!entry || this.#clock.now() - entry.loadedAt >= this.#maxAgeMs) return undefined;
+    if (!entry || now - entry.loadedAt >= this.#maxAgeMs) return undefined;
     return entry;
   }
 
@@ -78,10 +79,10 @@ export class KeyCache {
     return entry;
   }
 
-  isKnownMissing(hash: string): boolean {
+  isKnownMissing(hash: string, now = this.#clock.now()): boolean {
     const until = this.#missing.get(hash);
     if (until === undefined) return false;
-    if (this.#clock.now() >= until) {
+    if (now >= until) {
       this.#missing.delete(hash);
       return false;
     }

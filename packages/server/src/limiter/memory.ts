@@ -103,8 +103,8 @@ export class MemoryRateLimiter implements RateLimiter {
   }
 
   /** `consume` without the promise: reads, decides and commits at once. */
-  consumeNow(request: LimitRequest): LimitDecision {
-    const now = this.#clock.now();
+  consumeNow(request: LimitRequest, nowMs?: number): LimitDecision {
+    const now = nowMs ?? this.#clock.now();
     const requested = request.credits ?? null;
     const held = requested ? this.#credits.get(requested.subject) : undefined;
     const before = held?.state ?? requested?.initial ?? null;

@@ -171,10 +171,11 @@ export interface RateLimiter {
   consume(request: LimitRequest): Promise<LimitDecision>;
   /**
    * `consume` answered without a promise, offered by backends that decide in this process
-   * (memory), so that a verification with limits stays synchronous on a cache hit. Throws a
-   * RangeError where `consume` would reject with one.
+   * (memory), so that a verification with limits stays synchronous on a cache hit. `nowMs`:
+   * the caller's reading of the limiter's clock, when it has just taken one (else the
+   * backend reads it). Throws a RangeError where `consume` would reject with one.
    */
-  consumeNow?(request: LimitRequest): LimitDecision;
+  consumeNow?(request: LimitRequest, nowMs?: number): LimitDecision;
   /**
    * Decides and reserves atomically: every token limit and budget is charged the estimate,
    * or nothing is (RATE_LIMITED first, then BUDGET_EXCEEDED). Rejects with a RangeError for

@@ -143,49 +143,64 @@ export class Verifier {
    */
   verifyNow(request: VerifyRequest): VerifyResult | Promise<VerifyResult> {
     const started = request.usage ? performance.now() : 0;
-    const decided = this.#decide(request);
-    if (decided instanceof Promise) {
-      return decided.then((outcome) => this.#conclude(request, outcome, started));
+    // Offline first: a missing or malformed key never reaches the clock, the cache or the store.
+    const { key: presented } = request;
+    if (presented === undefined || presented === '') {
+      return this.#conclude(request, result('MISSING', null), null, started);
     }
-    return this.#conclude(request, decided, started);
+    if (!isWellFormedKey(presented)) {
+      return this.#conclude(request, result('MALFORMED', null), null, started);
+    }
+    // One reading of the clock per verification (the time of its usage event too): on a
+    // virtual machine each reading is a good part of a cache hit's cost.
+    const now = this.#deps.clock.now();
+    const decided = this.#decide(presented, request, now);
+    if (decided instanceof Promise) {
+      return decided.then((outcome) => this.#conclude(request, outcome, now, started));
+    }
+    return this.#conclude(request, decided, now, started);
   }
 
   /** Counts the verdict and records its usage event. */
   #conclude(
     request: VerifyRequest,
     outcome: VerifyResult,
+    at: number | null,
     started: number,
   ): VerifyResult | Promise<VerifyResult> {
     this.#deps.metrics?.countVerification(request.usage?.entryPoint ?? 'management', outcome.code);
     if (request.usage && this.#deps.usage && !request.usage.deferred) {
-      const wait = this.#record(request, outcome, performance.now() - started);
+      const wait = this.#record(request, outcome, at, performance.now() - started);
       // Back-pressure: when the usage buffer is full, the request waits for room.
       if (wait) return wait.then(() => outcome);
     }
     return outcome;
   }
 
-  #decide(request: VerifyRequest): VerifyResult | Promise<VerifyResult> {
-    const { key: presented } = request;
-    if (presented === undefined || presented === '') return result('MISSING', null);
-    // Offline: a malformed key or a bad checksum never reaches the cache or the store.
-    if (!isWellFormedKey(presented)) return result('MALFORMED', null);
-
+  /** From a well-formed key: the cache, else the store, then the decisions. */
+  #decide(
+    presented: string,
+    request: VerifyRequest,
+    now: number,
+  ): VerifyResult | Promise<VerifyResult> {
     const { hash } = this.#deps.hasher.hash(presented);
-    const cached = this.#deps.cache.get(hash);
-    if (cached) return this.#decideFound(request, cached);
-    if (this.#deps.cache.isKnownMissing(hash)) return result('NOT_FOUND', null);
-    return this.#loadOrStale(presented, hash).then((found) => this.#decideFound(request, found));
+    const cached = this.#deps.cache.get(hash, now);
+    if (cached) return this.#decideFound(request, cached, now);
+    if (this.#deps.cache.isKnownMissing(hash, now)) return result('NOT_FOUND', null);
+    // The decisions after a wait for the store are made at the time it answered.
+    return this.#loadOrStale(presented, hash).then((found) =>
+      this.#decideFound(request, found, this.#deps.clock.now()),
+    );
   }
 
   #decideFound(
     request: VerifyRequest,
     found: CachedKey | null,
+    now: number,
   ): VerifyResult | Promise<VerifyResult> {
     if (!found || found.key.kind !== (request.kind ?? 'api')) return result('NOT_FOUND', null);
     if (request.source === 'query' && !found.project.allowQueryKey) return result('MISSING', null);
 
-    const now = this.#deps.clock.now();
     const { key } = found;
     const state =
       decideKeyState(key, now) ??
@@ -198,7 +213,7 @@ export class Verifier {
     const refused = request.authorize?.(key);
     if (refused) return result(refused, found);
 
-    const limited = this.#applyLimits(found, request.cost ?? 1);
+    const limited = this.#applyLimits(found, request.cost ?? 1, now);
     if (limited instanceof Promise) return limited.then((l) => this.#admit(request, found, now, l));
     return this.#admit(request, found, now, limited);
   }
@@ -214,24 +229,30 @@ export class Verifier {
     return limited ?? result('VALID', found);
   }
 
-  #applyLimits(found: CachedKey, cost: number): VerifyResult | null | Promise<VerifyResult | null> {
+  #applyLimits(
+    found: CachedKey,
+    cost: number,
+    now: number,
+  ): VerifyResult | null | Promise<VerifyResult | null> {
     if (!this.#deps.limiter) return null;
     const { ownerId } = found.key;
     const owner = ownerId ? this.#deps.owners.get(ownerId) : null;
+    // After waiting for the owner, the limiter reads its clock itself.
     if (owner === undefined)
-      return this.ownerOf(ownerId!).then((o) => this.#consume(found, o, cost));
-    return this.#consume(found, owner, cost);
+      return this.ownerOf(ownerId!).then((o) => this.#consume(found, o, cost, undefined));
+    return this.#consume(found, owner, cost, now);
   }
 
   #consume(
     found: CachedKey,
     owner: OwnerRecord | null,
     cost: number,
+    now: number | undefined,
   ): VerifyResult | null | Promise<VerifyResult> {
     const request = limitRequestFor(found.key, found.project, owner, cost);
     if (!request) return null;
     const limiter = this.#deps.limiter!;
-    if (limiter.consumeNow) return limitedResult(found, limiter.consumeNow(request));
+    if (limiter.consumeNow) return limitedResult(found, limiter.consumeNow(request, now));
     return limiter.consume(request).then((decision) => limitedResult(found, decision));
   }
 
@@ -255,10 +276,15 @@ export class Verifier {
     }
   }
 
-  #record(request: VerifyRequest, outcome: VerifyResult, latencyMs: number): void | Promise<void> {
+  #record(
+    request: VerifyRequest,
+    outcome: VerifyResult,
+    at: number | null,
+    latencyMs: number,
+  ): void | Promise<void> {
     const { key } = outcome;
     return this.#deps.usage!.record({
-      at: this.#deps.clock.now(),
+      at: at ?? this.#deps.clock.now(),
       keyId: key?.id ?? null,
       projectId: key?.projectId ?? null,
       ownerId: key?.ownerId ?? null,
