@@ -64,3 +64,21 @@ describe('the main connection beside the usage writer thread', () => {
     }
   });
 });
+
+test('raw usage events carry one index, (key_id, at): the others cost every write', async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'kw-usage-indexes-')), 'keywarden.db');
+  const store = await openSqliteStore(file);
+  await store.close();
+  const database = new SQLite(file, { readonly: true });
+  try {
+    const indexes = database
+      .prepare(
+        "select name from sqlite_master where type = 'index' and tbl_name = 'usage_events' and sql is not null",
+      )
+      .pluck()
+      .all();
+    assert.deepEqual(indexes, ['usage_events_key_id_at_idx']);
+  } finally {
+    database.close();
+  }
+});
