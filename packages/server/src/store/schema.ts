@@ -129,6 +129,8 @@ export interface UsageEventsTable {
   tokens_in: number | null;
   tokens_out: number | null;
   cost_micros: number | null;
+  /** How many identical events the row stands for (usage/group.ts). */
+  count: Generated<number>;
 }
 
 /** Sums per granularity, bucket and dimensions; dimensions are '' where the event had NULL. */

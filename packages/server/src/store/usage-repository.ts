@@ -1,4 +1,5 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
+import { groupUsageEvents, type UsageEventGroup } from '../usage/group.ts';
 import type { UsageBatchWriter } from '../usage/recorder.ts';
 import { rollUp } from '../usage/rollup.ts';
 import { usageText } from '../usage/text.ts';
@@ -25,10 +26,14 @@ export interface UsageRepository {
   insertBatch(events: readonly UsageEvent[]): Promise<void>;
   /** Roll-up buckets starting in `[from, to)`, oldest first; empty buckets are left out. */
   query(query: UsageQuery): Promise<UsageBucket[]>;
-  /** Raw events in insertion order, for tests and exports. */
+  /**
+   * Raw event rows in insertion order, for tests and exports: identical events of one second
+   * share a row (`count`, see usage/group.ts).
+   */
   listEvents(
     filter: UsageEventFilter & { afterId?: number; limit: number },
   ): Promise<StoredUsageEvent[]>;
+  /** Events (not rows) matching the filter. */
   countEvents(filter: UsageEventFilter): Promise<number>;
   /**
    * A writer that takes batches in columns and writes them off the caller's thread, where the
@@ -69,6 +74,7 @@ function eventFromRow(row: Selectable<UsageEventsTable>): StoredUsageEvent {
     tokensIn: toNullableNumber(row.tokens_in),
     tokensOut: toNullableNumber(row.tokens_out),
     costMicros: toNullableNumber(row.cost_micros),
+    count: Number(row.count),
   };
 }
 
@@ -80,18 +86,18 @@ function* chunks<T>(items: readonly T[], size: number): Generator<T[]> {
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
- * A backend's faster way to write raw events, called inside the batch's transaction (on the
- * SQLite backend: one prepared statement run per row on the transaction's own connection,
- * instead of building and preparing a 500-row INSERT for every chunk).
+ * A backend's faster way to write raw event rows, called inside the batch's transaction (on
+ * the SQLite backend: one prepared statement run per row on the transaction's own
+ * connection, instead of building and preparing a 500-row INSERT for every chunk).
  */
-export type RawEventInserter = (events: readonly UsageEvent[]) => void;
+export type RawEventInserter = (rows: readonly UsageEventGroup[]) => void;
 
 async function insertIn(
   trx: Transaction<Database>,
   events: readonly UsageEvent[],
   raw?: RawEventInserter,
 ) {
-  for (const chunk of chunks(events, USAGE_INSERT_CHUNK)) {
+  for (const chunk of chunks(groupUsageEvents(events), USAGE_INSERT_CHUNK)) {
     await yieldToEventLoop();
     if (raw) {
       raw(chunk);
@@ -117,10 +123,12 @@ async function insertIn(
           tokens_in: e.tokensIn,
           tokens_out: e.tokensOut,
           cost_micros: e.costMicros,
+          count: e.count,
         })),
       )
       .execute();
   }
+  // From the events themselves, not the rows: the roll-ups' latency sums stay exact.
   for (const chunk of chunks(rollUp(events), USAGE_INSERT_CHUNK)) {
     await trx
       .insertInto('usage_rollups')
@@ -248,9 +256,9 @@ export function usageRepository(db: Executor, raw?: RawEventInserter): UsageRepo
 
     async countEvents(filter) {
       const row = await filtered(filter)
-        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .select((eb) => eb.fn.sum<number | string | null>('count').as('n'))
         .executeTakeFirstOrThrow();
-      return Number(row.n);
+      return Number(row.n ?? 0);
     },
   };
 }

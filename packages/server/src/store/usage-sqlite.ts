@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type SQLite from 'better-sqlite3';
 import type { UsageBatch } from '../usage/batch.ts';
+import { groupUsageEvents, type UsageEventGroup } from '../usage/group.ts';
 import type { UsageBatchWriter } from '../usage/recorder.ts';
 import { rollUp } from '../usage/rollup.ts';
 import { usageText } from '../usage/text.ts';
@@ -12,8 +13,8 @@ import type { UsageEvent } from '../usage/types.ts';
  * connection (inside a Kysely transaction) and on the usage writer thread's own connection.
  */
 export interface SqliteUsageStatements {
-  /** Inserts raw events; the caller holds the transaction. */
-  insertEvents(events: readonly UsageEvent[]): void;
+  /** Inserts raw event rows; the caller holds the transaction. */
+  insertEvents(rows: readonly UsageEventGroup[]): void;
   /** Events and their roll-ups in one `BEGIN IMMEDIATE` transaction: all or nothing. */
   writeBatch(events: readonly UsageEvent[]): void;
 }
@@ -21,8 +22,8 @@ export interface SqliteUsageStatements {
 export function sqliteUsageStatements(database: SQLite.Database): SqliteUsageStatements {
   const insertEvent = database.prepare(
     `insert into usage_events (at, key_id, project_id, owner_id, env, outcome, entry_point, route, status,
-       latency_ms, client_ip, user_agent, cost, tokens_in, tokens_out, cost_micros)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       latency_ms, client_ip, user_agent, cost, tokens_in, tokens_out, cost_micros, count)
+     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   // The same upsert as the portable path in usage-repository.ts.
   const addToRollup = database.prepare(
@@ -38,7 +39,7 @@ export function sqliteUsageStatements(database: SQLite.Database): SqliteUsageSta
        latency_ms_sum = usage_rollups.latency_ms_sum + excluded.latency_ms_sum`,
   );
 
-  const insertEvents = (events: readonly UsageEvent[]) => {
+  const insertEvents = (rows: readonly UsageEventGroup[]) => {
     // Routes and user agents repeat: redact each distinct text once per batch.
     const stored = new Map<string, string | null>();
     const text = (value: string | null): string | null => {
@@ -50,7 +51,7 @@ export function sqliteUsageStatements(database: SQLite.Database): SqliteUsageSta
       }
       return result;
     };
-    for (const e of events) {
+    for (const e of rows) {
       insertEvent.run(
         e.at,
         e.keyId,
@@ -68,11 +69,13 @@ export function sqliteUsageStatements(database: SQLite.Database): SqliteUsageSta
         e.tokensIn,
         e.tokensOut,
         e.costMicros,
+        e.count,
       );
     }
   };
   const write = database.transaction((events: readonly UsageEvent[]) => {
-    insertEvents(events);
+    insertEvents(groupUsageEvents(events));
+    // From the events themselves, not the rows: the roll-ups' latency sums stay exact.
     for (const d of rollUp(events)) {
       addToRollup.run(
         d.granularity,

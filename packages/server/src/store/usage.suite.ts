@@ -70,7 +70,7 @@ export function defineUsageSuite(backend: string, openStore: () => Promise<Store
       const stored = await store.usage.listEvents({ from: t, to: t + DAY, limit: 10 });
       assert.deepEqual(
         stored.map(({ id: _id, ...rest }) => rest),
-        events,
+        events.map((e) => ({ ...e, count: 1 })),
       );
       assert.ok(stored[0]!.id < stored[1]!.id && stored[1]!.id < stored[2]!.id);
       const after = await store.usage.listEvents({
@@ -83,6 +83,42 @@ export function defineUsageSuite(backend: string, openStore: () => Promise<Store
         after.map((e) => e.at),
         [t + 1],
       );
+    });
+
+    test('identical events of one second share a row; counts and roll-ups stay exact', async () => {
+      const t = day() + 3_000;
+      const hit = (ms: number, latencyMs: number) =>
+        event({ at: t + ms, route: 'GET /orders', clientIp: '10.0.0.1', latencyMs });
+      await store.usage.insertBatch([
+        hit(0, 1),
+        hit(10, 2),
+        event({ at: t + 20, route: 'GET /orders', clientIp: '10.0.0.2' }), // another client
+        hit(999, 6),
+        hit(1_000, 4), // the next second
+        // Priced gateway calls keep their own rows, however alike.
+        event({ at: t + 30, entryPoint: 'gateway', tokensIn: 10, tokensOut: 5, costMicros: 7 }),
+        event({ at: t + 31, entryPoint: 'gateway', tokensIn: 10, tokensOut: 5, costMicros: 7 }),
+      ]);
+      const rows = await store.usage.listEvents({ from: t, to: t + DAY, limit: 10 });
+      assert.deepEqual(
+        rows.map((r) => [r.at - t, r.count, r.clientIp, r.latencyMs]),
+        [
+          [0, 3, '10.0.0.1', 3],
+          [20, 1, '10.0.0.2', 2],
+          [1_000, 1, '10.0.0.1', 4],
+          [30, 1, '203.0.113.9', 2],
+          [31, 1, '203.0.113.9', 2],
+        ],
+      );
+      assert.equal(await store.usage.countEvents({ from: t, to: t + DAY }), 7);
+      assert.equal(await store.usage.countEvents({ from: t, to: t + DAY, keyId: 'key_A' }), 7);
+      const [bucket] = await store.usage.query({
+        from: t - 3_000,
+        to: t + DAY,
+        granularity: 'day',
+      });
+      assert.equal(bucket?.count, 7);
+      assert.equal(bucket?.latencyMsAvg, (1 + 2 + 2 + 6 + 4 + 2 + 2) / 7);
     });
 
     test('routes and user agents are stored redacted and at most 200 characters', async () => {
@@ -108,10 +144,13 @@ export function defineUsageSuite(backend: string, openStore: () => Promise<Store
 
     test('a batch lands whole or not at all', async () => {
       const t = day();
-      const good = Array.from({ length: USAGE_INSERT_CHUNK }, (_, i) => event({ at: t + i }));
+      // A second apart: rows of their own (identical events of one second would share one).
+      const good = Array.from({ length: USAGE_INSERT_CHUNK }, (_, i) =>
+        event({ at: t + i * 1000 }),
+      );
       // The last event breaks a NOT NULL column after a full chunk has been inserted.
       const bad = {
-        ...event({ at: t + USAGE_INSERT_CHUNK }),
+        ...event({ at: t + USAGE_INSERT_CHUNK * 1000 }),
         outcome: null,
       } as unknown as UsageEvent;
       await assert.rejects(store.usage.insertBatch([...good, bad]));

@@ -1,6 +1,7 @@
 export type { UsageRepository } from '../store/usage-repository.ts';
 export { type UsageBatch, UsageBatchBuilder, usageBatchOf, usageEventsOf } from './batch.ts';
 export { bucketCount, bucketStart, bucketStarts, GRANULARITY_MS } from './buckets.ts';
+export { groupUsageEvents, type UsageEventGroup } from './group.ts';
 export {
   type UsageBatchWriter,
   UsageRecorder,

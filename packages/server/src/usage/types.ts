@@ -35,9 +35,13 @@ export interface UsageEvent {
   costMicros: number | null;
 }
 
-/** A stored event, with its insertion-ordered id. */
+/**
+ * A stored row, with its insertion-ordered id: `count` identical events of one second (see
+ * usage/group.ts; `latencyMs` is their mean), or one event (`count` 1).
+ */
 export interface StoredUsageEvent extends UsageEvent {
   id: number;
+  count: number;
 }
 
 export const USAGE_GRANULARITIES = ['minute', 'hour', 'day'] as const;

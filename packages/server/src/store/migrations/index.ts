@@ -4,7 +4,7 @@ import { usageMigration } from './002-usage.ts';
 import { limitsMigration } from './003-limits.ts';
 import { rotationAndLeaksMigration } from './004-rotation-and-leaks.ts';
 import { gatewayMigration } from './005-gateway.ts';
-import { usageEventIndexesMigration } from './006-usage-event-indexes.ts';
+import { usageEventRowsMigration } from './006-usage-event-rows.ts';
 import { ByteOrderTextPlugin } from './byte-order-text.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -22,7 +22,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     '003-limits': limitsMigration(dialect),
     '004-rotation-and-leaks': rotationAndLeaksMigration(dialect),
     '005-gateway': gatewayMigration(dialect),
-    '006-usage-event-indexes': usageEventIndexesMigration(),
+    '006-usage-event-rows': usageEventRowsMigration(dialect),
   };
 }
 
