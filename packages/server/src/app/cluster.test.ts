@@ -40,6 +40,9 @@ describe('three nodes on one PostgreSQL and one Redis', { timeout: 180_000 }, ()
       KEYWARDEN_REDIS_URL: `redis://127.0.0.1:${redisProxy.port}`,
       KEYWARDEN_REDIS_PREFIX: ns.prefix,
       KEYWARDEN_EXPECTED_NODES: '3',
+      // Exactness is asserted with Redis up: on an overloaded CI machine a slow answer must not
+      // count as Redis down (the failover has its own test, with Redis refusing connections).
+      KEYWARDEN_RATELIMIT_REDIS_TIMEOUT_MS: '10000',
       KEYWARDEN_STALE_IF_ERROR_MS: '120000',
     };
     const setup = await openKeywarden(loadConfig(env), { env });
@@ -123,9 +126,10 @@ describe('three nodes on one PostgreSQL and one Redis', { timeout: 180_000 }, ()
     // per 600 ms, and never anything beyond that.
     const allowed = 100 + Math.floor(elapsed / 600);
     const admitted = statuses.filter((s) => s === 200).length;
+    const failedOver = nodes.filter((n) => /Redis does not answer/.test(n.logs())).length;
     assert.ok(
       admitted >= 100 && admitted <= allowed,
-      `${admitted} admitted in ${Math.round(elapsed)} ms (at most ${allowed})`,
+      `${admitted} admitted in ${Math.round(elapsed)} ms (at most ${allowed}; ${failedOver} node(s) failed over)`,
     );
     assert.equal(statuses.filter((s) => s === 429).length, 1000 - admitted);
     if (elapsed < 600) assert.equal(admitted, 100);

@@ -101,6 +101,7 @@ function openLimiter(config: Config, clock: Clock, logger: Logger | undefined): 
   const redis = new RedisRateLimiter({
     url: config.redisUrl,
     prefix: config.redisPrefix,
+    commandTimeoutMs: config.limiterRedisTimeoutMs,
     onError: (error) => logger?.debug({ err: error }, 'redis limiter connection error'),
   });
   return new FailoverRateLimiter(redis, local, {

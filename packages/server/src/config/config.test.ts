@@ -32,3 +32,15 @@ test('bad numbers are refused with the variable named', () => {
   assert.throws(() => loadConfig({ KEYWARDEN_PORT: '70000' }), /KEYWARDEN_PORT/);
   assert.throws(() => loadConfig({ KEYWARDEN_BODY_LIMIT: '10' }), /KEYWARDEN_BODY_LIMIT/);
 });
+
+test("the limiter's Redis deadline: 1 s by default, a positive integer when set", () => {
+  assert.equal(loadConfig({}).limiterRedisTimeoutMs, 1000);
+  assert.equal(
+    loadConfig({ KEYWARDEN_RATELIMIT_REDIS_TIMEOUT_MS: '2500' }).limiterRedisTimeoutMs,
+    2500,
+  );
+  assert.throws(
+    () => loadConfig({ KEYWARDEN_RATELIMIT_REDIS_TIMEOUT_MS: '0' }),
+    /KEYWARDEN_RATELIMIT_REDIS_TIMEOUT_MS/,
+  );
+});

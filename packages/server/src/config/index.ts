@@ -30,6 +30,8 @@ export interface Config {
   limiterFailureMode: 'local' | 'open' | 'closed';
   /** Nodes behind the load balancer: the per-node share of a limit when Redis is down. */
   expectedNodes: number;
+  /** How long a rate-limit call waits for Redis before the failure policy applies. */
+  limiterRedisTimeoutMs: number;
   /** Forward-auth defaults when neither the route nor the edge says what is needed. */
   forwardAuth: { scopes: string[]; env: string | undefined };
   gateway: {
@@ -102,6 +104,12 @@ export function loadConfig(
     ),
     limiterFailureMode: failureMode(env.KEYWARDEN_RATELIMIT_FAILURE_MODE),
     expectedNodes: integer('KEYWARDEN_EXPECTED_NODES', env.KEYWARDEN_EXPECTED_NODES, 1, 1),
+    limiterRedisTimeoutMs: integer(
+      'KEYWARDEN_RATELIMIT_REDIS_TIMEOUT_MS',
+      env.KEYWARDEN_RATELIMIT_REDIS_TIMEOUT_MS,
+      1000,
+      1,
+    ),
     forwardAuth: {
       scopes: list(env.KEYWARDEN_AUTH_SCOPES),
       env: env.KEYWARDEN_AUTH_ENV || undefined,
