@@ -8,7 +8,8 @@ import { startTcpProxy } from '../testing/tcp-proxy.ts';
 import { GENESIS_HASH, verifyAuditPage } from './audit-chain.ts';
 import { openPostgresStore } from './postgres.ts';
 import { defineStoreSuite } from './store.suite.ts';
-import type { AuditEntry, AuditEntryInput, KeyRecord, Store } from './types.ts';
+import { keyRecord } from './testing/records.ts';
+import type { AuditEntry, AuditEntryInput, Store } from './types.ts';
 
 // The shared contract, unchanged, on a fresh database of its own. The pool has several
 // connections, so "concurrent appends keep one unbroken chain" really runs concurrently.
@@ -133,34 +134,12 @@ describe('postgres: several nodes on one database', () => {
     );
     try {
       const project = await a!.projects.findByName('default');
-      const now = Date.now();
-      const key: KeyRecord = {
-        id: newId('key', now),
+      const key = keyRecord({
         projectId: project!.id,
-        kind: 'api',
         name: 'lock test',
-        env: 'dev',
         hash: `lock-${newId('key')}`.toLowerCase(),
-        pepperVersion: 1,
         display: 'kw_dev_…lock',
-        scopes: ['read'],
-        status: 'active',
-        ownerId: null,
-        meta: {},
-        expiresAt: null,
-        allowedIps: [],
-        createdAt: now,
-        updatedAt: now,
-        lastUsedAt: null,
-        lastUsedIp: null,
-        rotatedFromId: null,
-        revokedAt: null,
-        ratelimits: null,
-        credits: null,
-        rotatedToId: null,
-        models: null,
-        budgets: null,
-      };
+      });
       await a!.keys.insert(key);
 
       let readByA!: () => void;

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { newId } from '../ids/index.ts';
 import { GENESIS_HASH, verifyAuditPage } from './audit-chain.ts';
 import { isUniqueViolation } from './errors.ts';
+import { keyRecord } from './testing/records.ts';
 import type {
   AuditEntry,
   AuditEntryInput,
@@ -45,37 +46,8 @@ export function defineStoreSuite(backend: string, openStore: () => Promise<Store
       await store.close();
     });
 
-    const makeKey = (overrides: Partial<KeyRecord> = {}): KeyRecord => {
-      const now = Date.now();
-      return {
-        id: newId('key', now),
-        projectId: project.id,
-        kind: 'api',
-        name: 'test key',
-        env: 'dev',
-        hash: `${Math.random().toString(16).slice(2)}${newId('key')}`.toLowerCase(),
-        pepperVersion: 1,
-        display: 'kw_dev_…abcde',
-        scopes: ['read'],
-        status: 'active',
-        ownerId: null,
-        meta: {},
-        expiresAt: null,
-        allowedIps: [],
-        createdAt: now,
-        updatedAt: now,
-        lastUsedAt: null,
-        lastUsedIp: null,
-        rotatedFromId: null,
-        revokedAt: null,
-        ratelimits: null,
-        credits: null,
-        rotatedToId: null,
-        models: null,
-        budgets: null,
-        ...overrides,
-      };
-    };
+    const makeKey = (overrides: Partial<KeyRecord> = {}): KeyRecord =>
+      keyRecord({ projectId: project.id, ...overrides });
 
     const audit = (overrides: Partial<AuditEntryInput> = {}): AuditEntryInput => ({
       at: Date.now(),

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { KeyRecord, OwnerRecord, ProjectRecord } from '../store/index.ts';
+import { keyRecord } from '../store/testing/records.ts';
 import { limitRequestFor } from './limits.ts';
 
 const minute = { name: 'requests', limit: 100, windowSeconds: 60 };
@@ -19,34 +20,8 @@ const project = (defaults: ProjectRecord['ratelimitDefaults'] = {}): ProjectReco
   updatedAt: 0,
 });
 
-const key = (overrides: Partial<KeyRecord> = {}): KeyRecord => ({
-  id: 'key_1',
-  projectId: 'prj_1',
-  kind: 'api',
-  name: 'k',
-  env: 'prod',
-  hash: '00',
-  pepperVersion: 1,
-  display: 'shop_prod_…abcde',
-  scopes: [],
-  status: 'active',
-  ownerId: 'own_1',
-  meta: {},
-  expiresAt: null,
-  allowedIps: [],
-  createdAt: 0,
-  updatedAt: 0,
-  lastUsedAt: null,
-  lastUsedIp: null,
-  rotatedFromId: null,
-  revokedAt: null,
-  ratelimits: null,
-  credits: null,
-  rotatedToId: null,
-  models: null,
-  budgets: null,
-  ...overrides,
-});
+const key = (overrides: Partial<KeyRecord> = {}): KeyRecord =>
+  keyRecord({ id: 'key_1', projectId: 'prj_1', env: 'prod', ownerId: 'own_1', ...overrides });
 
 const owner = (ratelimits: OwnerRecord['ratelimits']): OwnerRecord => ({
   id: 'own_1',
