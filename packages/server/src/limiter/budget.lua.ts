@@ -109,21 +109,10 @@ for i = 1, nLimits do
   spentResults[i] = { remaining, reset }
 end
 
-local function unchangedLimits()
-  local out = {}
-  for i = 1, nLimits do
-    local at = 6 + (i - 1) * 3
-    local k = tonumber(ARGV[at + 1])
-    local _, _, _, remaining, reset = gcra(tats[k], 0, tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3]))
-    out[i] = { remaining, reset }
-  end
-  return out
-end
-
 local code, retry, limitResults = 0, -1, spentResults
 local budgetAfter = {}
 if denied then
-  code, limitResults = 1, unchangedLimits()
+  code, limitResults = 1, levelsUnchanged(tats, 6, nLimits)
   if not retryNever then retry = retryMs end
 else
   local spent = {}
@@ -148,7 +137,7 @@ else
     end
   end
   if over then
-    code, limitResults = 2, unchangedLimits()
+    code, limitResults = 2, levelsUnchanged(tats, 6, nLimits)
     if not never then retry = waitMs end
   else
     if tokens > 0 then

@@ -4,7 +4,8 @@
  * server's TIME when ARGV[2] is '' — and `mulDivMod`, `floorDiv`, `ceilMs`, `level`, `gcra`
  * and `adjustTat`, each the function of the same name in gcra.ts (`level` is `remainingAt`
  * and the reset ms) with the same operations in the same order on the same IEEE doubles, so
- * that they give the same answers bit for bit.
+ * that they give the same answers bit for bit; and `levelsUnchanged` (decide.ts), the levels
+ * a denial reports, shared by the consume and reserve scripts.
  * A change to gcra.ts must be made here too (redis.test.ts compares them on random inputs).
  */
 export const GCRA_LUA = `
@@ -152,5 +153,18 @@ local function adjustTat(tat, delta, limit, windowMs)
   end
   if nms > now or (nms == now and nfr > 0) then return { nms, nfr } end
   return nil
+end
+
+-- The unspent level of each of n limits (a cost-0 check of its state, for a denial: decide.ts
+-- levelsUnchanged). Their (state index, limit, window) triples start at ARGV[first + 1].
+local function levelsUnchanged(states, first, n)
+  local out = {}
+  for i = 1, n do
+    local at = first + (i - 1) * 3
+    local k = tonumber(ARGV[at + 1])
+    local _, _, _, remaining, reset = gcra(states[k], 0, tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3]))
+    out[i] = { remaining, reset }
+  end
+  return out
 end
 `;

@@ -113,24 +113,12 @@ local function creditsRetryMs()
   return math.max(0, crLast + intervals * intervalMs - now)
 end
 
--- The unspent view of every limit (a cost-0 check against the stored state).
-local function unchanged()
-  local out = {}
-  for i = 1, nLimits do
-    local at = 10 + (i - 1) * 3
-    local k = tonumber(ARGV[at + 1])
-    local _, _, _, remaining, reset = gcra(held[k], 0, tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3]))
-    out[i] = { remaining, reset }
-  end
-  return out
-end
-
 local code, retry, results = 0, -1, spent
 if denied then
-  code, results = 1, unchanged()
+  code, results = 1, levelsUnchanged(held, 10, nLimits)
   if not retryNever then retry = retryMs end
 elseif hasCredits and crRemaining < cost then
-  code, results = 2, unchanged()
+  code, results = 2, levelsUnchanged(held, 10, nLimits)
   retry = creditsRetryMs()
 else
   if cost > 0 then

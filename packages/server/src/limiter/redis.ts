@@ -414,16 +414,13 @@ export class RedisRateLimiter implements RateLimiter {
         String(end ?? -1),
         initial.has(key) ? String(initial.get(key)) : '',
       ]);
-      const args = [
-        String(tokens),
-        this.#clock ? String(this.#clock.now()) : '',
-        String(costMicros),
-        String(request.tokenLimits.length),
-        String(this.#budgetMarginMs),
-        String(this.#totalBudgetIdleMs),
-        ...perLimit,
-        ...perBudget,
-      ];
+      const args = this.#budgetScriptArgs(
+        tokens,
+        costMicros,
+        request.tokenLimits.length,
+        perLimit,
+        perBudget,
+      );
       const reply = await this.#call('reserve', (client) =>
         script(client, RESERVE_SHA, RESERVE_SCRIPT, keys, args),
       );
@@ -474,16 +471,13 @@ export class RedisRateLimiter implements RateLimiter {
       String(indexIn(keys, this.keys.budget(tag, subject, rule, periodStartMs))),
       String(budgetPeriodEnd(rule.period, periodStartMs) ?? -1),
     ]);
-    const args = [
-      String(tokenDelta),
-      this.#clock ? String(this.#clock.now()) : '',
-      String(costDelta),
-      String(reservation.tokenLimits.length),
-      String(this.#budgetMarginMs),
-      String(this.#totalBudgetIdleMs),
-      ...perLimit,
-      ...perBudget,
-    ];
+    const args = this.#budgetScriptArgs(
+      tokenDelta,
+      costDelta,
+      reservation.tokenLimits.length,
+      perLimit,
+      perBudget,
+    );
     try {
       await this.#call('settle', (client) => script(client, SETTLE_SHA, SETTLE_SCRIPT, keys, args));
     } catch (error) {
@@ -573,6 +567,30 @@ export class RedisRateLimiter implements RateLimiter {
     } catch {
       if (client.isOpen) client.destroy();
     }
+  }
+
+  /**
+   * ARGV of the reserve and settle scripts (budget.lua.ts), which share their head: the token
+   * figure, the time ('' = the server's), the money figure, the number of token limits, the
+   * budget margins, then each token limit's and each budget's fields.
+   */
+  #budgetScriptArgs(
+    tokens: number,
+    costMicros: number,
+    tokenLimits: number,
+    perLimit: readonly string[],
+    perBudget: readonly string[],
+  ): string[] {
+    return [
+      String(tokens),
+      this.#clock ? String(this.#clock.now()) : '',
+      String(costMicros),
+      String(tokenLimits),
+      String(this.#budgetMarginMs),
+      String(this.#totalBudgetIdleMs),
+      ...perLimit,
+      ...perBudget,
+    ];
   }
 
   #connect(): Client {
