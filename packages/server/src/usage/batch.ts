@@ -9,9 +9,15 @@ import type { UsageEntryPoint, UsageEvent } from './types.ts';
  * a batch to a worker is a copy of two typed arrays and a few distinct strings instead of a
  * structured clone of thousands of objects.
  *
- * Numbers: `at, status, latencyMs, cost, tokensIn, tokensOut, costMicros` (null as NaN).
- * Texts: `keyId, projectId, ownerId, env, outcome, entryPoint, route, clientIp, userAgent`,
- * each an index into `table` (0 = null).
+ * Numbers: `at, status, latency sum, cost, tokensIn, tokensOut, costMicros, count` (null as
+ * NaN). Texts: `keyId, projectId, ownerId, env, outcome, entryPoint, route, clientIp,
+ * userAgent`, each an index into `table` (0 = null).
+ *
+ * Repeats fold: an event identical to the row before it (same second, same texts, status and
+ * cost; not priced) adds to that row's count and latency sum instead of taking a row. A busy
+ * node sees the same key, client and route many times a second, so a batch grows with the
+ * traffic's variety rather than its rate, and so does the work of the thread that writes it
+ * (the writer groups what is left across the batch: usage/group.ts).
  */
 export interface UsageBatch {
   readonly size: number;
@@ -20,7 +26,7 @@ export interface UsageBatch {
   readonly table: readonly string[];
 }
 
-const NUMBERS = 7;
+const NUMBERS = 8;
 const TEXTS = 9;
 /** Index 0 of the table stands for null. */
 const NULL_TEXT = 0;
@@ -32,8 +38,10 @@ const NULL_TEXT = 0;
  * reusing its arrays.
  */
 export class UsageBatchBuilder {
+  /** Rows, that is distinct runs of events. */
   readonly capacity: number;
   #size = 0;
+  #events = 0;
   readonly #numbers: Float64Array<ArrayBuffer>;
   readonly #texts: Uint32Array<ArrayBuffer>;
   #table: string[] = [''];
@@ -49,8 +57,14 @@ export class UsageBatchBuilder {
     this.#texts = new Uint32Array(capacity * TEXTS);
   }
 
+  /** Rows held. */
   get size(): number {
     return this.#size;
+  }
+
+  /** Events held (a folded row holds several). */
+  get events(): number {
+    return this.#events;
   }
 
   get full(): boolean {
@@ -64,18 +78,11 @@ export class UsageBatchBuilder {
   add(event: UsageEvent): void {
     if (this.#sealed) throw new Error('usage batch already sealed');
     if (this.#size >= this.capacity) throw new Error('usage batch full');
-    const i = this.#size;
-    const n = this.#numbers;
-    const o = i * NUMBERS;
-    n[o] = event.at;
-    n[o + 1] = event.status;
-    n[o + 2] = event.latencyMs;
-    n[o + 3] = event.cost;
-    n[o + 4] = event.tokensIn ?? Number.NaN;
-    n[o + 5] = event.tokensOut ?? Number.NaN;
-    n[o + 6] = event.costMicros ?? Number.NaN;
+    const count = event.count ?? 1;
+    // The texts go to the next row's slots first: compared there with the row before, and
+    // simply left behind (overwritten by the next row) when the event folds into it.
     const t = this.#texts;
-    const p = i * TEXTS;
+    const p = this.#size * TEXTS;
     t[p] = this.#intern(0, event.keyId);
     t[p + 1] = this.#intern(1, event.projectId);
     t[p + 2] = this.#intern(2, event.ownerId);
@@ -85,7 +92,51 @@ export class UsageBatchBuilder {
     t[p + 6] = this.#intern(6, event.route);
     t[p + 7] = this.#intern(7, event.clientIp);
     t[p + 8] = this.#intern(8, event.userAgent);
-    this.#size = i + 1;
+    this.#events += count;
+    const n = this.#numbers;
+    if (this.#foldsIntoPrevious(event, p)) {
+      const o = (this.#size - 1) * NUMBERS;
+      n[o + 2]! += event.latencyMs * count;
+      n[o + 7]! += count;
+      return;
+    }
+    const o = this.#size * NUMBERS;
+    n[o] = event.at;
+    n[o + 1] = event.status;
+    n[o + 2] = event.latencyMs * count;
+    n[o + 3] = event.cost;
+    n[o + 4] = event.tokensIn ?? Number.NaN;
+    n[o + 5] = event.tokensOut ?? Number.NaN;
+    n[o + 6] = event.costMicros ?? Number.NaN;
+    n[o + 7] = count;
+    this.#size += 1;
+  }
+
+  /**
+   * Whether the event (its texts already at `p`) repeats the last row: same second, texts,
+   * status and cost. Priced events (tokens, money) never fold, as in `groupUsageEvents`.
+   */
+  #foldsIntoPrevious(event: UsageEvent, p: number): boolean {
+    if (this.#size === 0) return false;
+    if (event.tokensIn !== null || event.tokensOut !== null || event.costMicros !== null) {
+      return false;
+    }
+    const n = this.#numbers;
+    const o = (this.#size - 1) * NUMBERS;
+    // Nor does a priced row take more events.
+    if (!Number.isNaN(n[o + 4]!) || !Number.isNaN(n[o + 5]!) || !Number.isNaN(n[o + 6]!)) {
+      return false;
+    }
+    if (
+      Math.floor(n[o]! / 1000) !== Math.floor(event.at / 1000) ||
+      n[o + 1] !== event.status ||
+      n[o + 3] !== event.cost
+    ) {
+      return false;
+    }
+    const t = this.#texts;
+    for (let k = 0, q = p - TEXTS; k < TEXTS; k++) if (t[q + k] !== t[p + k]) return false;
+    return true;
   }
 
   /** Takes no more events. */
@@ -106,6 +157,7 @@ export class UsageBatchBuilder {
   /** Empty and open again, with the same arrays. */
   reset(): void {
     this.#size = 0;
+    this.#events = 0;
     this.#sealed = false;
     this.#table = [''];
     this.#index.clear();
@@ -134,7 +186,7 @@ export function usageBatchOf(events: readonly UsageEvent[]): UsageBatch {
   return builder.batch();
 }
 
-/** The events of a batch, in order, as plain objects. */
+/** The events of a batch, in order, as plain objects (a folded run as one, with its `count`). */
 export function usageEventsOf(batch: UsageBatch): UsageEvent[] {
   const { size, numbers: n, texts: t, table } = batch;
   const text = (index: number): string | null => (index === NULL_TEXT ? null : table[index]!);
@@ -143,7 +195,8 @@ export function usageEventsOf(batch: UsageBatch): UsageEvent[] {
   for (let i = 0; i < size; i++) {
     const o = i * NUMBERS;
     const p = i * TEXTS;
-    events[i] = {
+    const count = n[o + 7]!;
+    const event: UsageEvent = {
       at: n[o]!,
       keyId: text(t[p]!),
       projectId: text(t[p + 1]!),
@@ -153,7 +206,7 @@ export function usageEventsOf(batch: UsageBatch): UsageEvent[] {
       entryPoint: text(t[p + 5]!) as UsageEntryPoint,
       route: text(t[p + 6]!),
       status: n[o + 1]!,
-      latencyMs: n[o + 2]!,
+      latencyMs: n[o + 2]! / count,
       clientIp: text(t[p + 7]!),
       userAgent: text(t[p + 8]!),
       cost: n[o + 3]!,
@@ -161,6 +214,8 @@ export function usageEventsOf(batch: UsageBatch): UsageEvent[] {
       tokensOut: number(n[o + 5]!),
       costMicros: number(n[o + 6]!),
     };
+    if (count > 1) event.count = count;
+    events[i] = event;
   }
   return events;
 }

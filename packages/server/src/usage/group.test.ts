@@ -24,6 +24,17 @@ describe('groupUsageEvents', () => {
     );
   });
 
+  test('an event that stands for several (a folded run) counts as that many', () => {
+    const rows = groupUsageEvents([
+      usageEvent({ at: T + 5, latencyMs: 2, count: 3 }),
+      usageEvent({ at: T + 7, latencyMs: 6 }),
+    ]);
+    assert.deepEqual(
+      rows.map((r) => [r.at - T, r.count, r.latencyMs]),
+      [[5, 4, 3]],
+    );
+  });
+
   test('any difference keeps events apart: every field, the second, the cost', () => {
     const base = usageEvent({ at: T, route: 'GET /a', clientIp: '10.0.0.1', userAgent: 'ua' });
     const variants: Partial<UsageEvent>[] = [

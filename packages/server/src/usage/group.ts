@@ -24,8 +24,10 @@ export function groupUsageEvents(events: readonly UsageEvent[]): UsageEventGroup
   const rows: UsageEventGroup[] = [];
   const open = new Map<string, { row: UsageEventGroup; latencySum: number }>();
   for (const event of events) {
+    // An event may already stand for several (a batch folds repeats: usage/batch.ts).
+    const count = event.count ?? 1;
     if (event.tokensIn !== null || event.tokensOut !== null || event.costMicros !== null) {
-      rows.push({ ...event, count: 1 });
+      rows.push({ ...event, count });
       continue;
     }
     // JSON: unambiguous whatever the texts hold (a route may contain any character).
@@ -45,13 +47,13 @@ export function groupUsageEvents(events: readonly UsageEvent[]): UsageEventGroup
     ]);
     const group = open.get(identity);
     if (group) {
-      group.row.count += 1;
-      group.latencySum += event.latencyMs;
+      group.row.count += count;
+      group.latencySum += event.latencyMs * count;
       continue;
     }
-    const row = { ...event, count: 1 };
+    const row = { ...event, count };
     rows.push(row);
-    open.set(identity, { row, latencySum: event.latencyMs });
+    open.set(identity, { row, latencySum: event.latencyMs * count });
   }
   for (const { row, latencySum } of open.values()) {
     if (row.count > 1) row.latencyMs = latencySum / row.count;

@@ -56,6 +56,27 @@ const routes = (from: number, to: number) =>
   Array.from({ length: to - from }, (_, i) => `/seq/${from + i}`);
 
 describe('UsageRecorder', () => {
+  test('repeats fold in the buffer, and every one of them is counted as written', async () => {
+    const usage = fakeUsage();
+    const recorder = new UsageRecorder(usage, { flushIntervalMs: 0, maxBatchSize: 10 });
+    // 1,000 requests of one client in one second: a batch of ten rows holds them all.
+    for (let i = 0; i < 1000; i++) recorder.record(event(0, { latencyMs: i % 2 }));
+    recorder.record(event(1));
+    assert.equal(recorder.stats.buffered, 1001);
+    await recorder.flush();
+    assert.deepEqual(
+      usage.batches.map((b) => b.map((e) => [e.route, e.count ?? 1, e.latencyMs])),
+      [
+        [
+          ['/seq/0', 1000, 0.5],
+          ['/seq/1', 1, 1],
+        ],
+      ],
+    );
+    assert.deepEqual([recorder.stats.buffered, recorder.stats.flushed], [0, 1001]);
+    await recorder.close();
+  });
+
   test('record returns synchronously and N records are written as one batch', async () => {
     const usage = fakeUsage();
     const recorder = new UsageRecorder(usage, { flushIntervalMs: 0 });

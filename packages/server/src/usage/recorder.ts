@@ -218,8 +218,8 @@ export class UsageRecorder {
       }
       // Only `record` appends, and only at the tail: the head is still this batch.
       this.#batches.shift();
-      this.#buffered -= batch.size;
-      this.#stats.flushed += batch.size;
+      this.#buffered -= batch.events;
+      this.#stats.flushed += batch.events;
       this.#stats.flushes += 1;
       batch.reset();
       if (this.#spare.length < MAX_SPARE_BATCHES) this.#spare.push(batch);

@@ -41,6 +41,11 @@ describe('rollUp', () => {
     assert.equal(deltas.filter((d) => d.granularity === 'day').length, 1);
   });
 
+  test('an event that stands for several (a folded run) adds that many', () => {
+    const [minute] = rollUp([event({ latencyMs: 2, cost: 3, count: 5 }), event({ latencyMs: 1 })]);
+    assert.deepEqual([minute?.count, minute?.costSum, minute?.latencyMsSum], [6, 16, 11]);
+  });
+
   test("NULL dimensions become '' so that key-less events share a row", () => {
     const nobody = { keyId: null, projectId: null, ownerId: null, env: null } as const;
     const deltas = rollUp([

@@ -63,12 +63,14 @@ export function rollUp(events: readonly UsageEvent[]): UsageRollupDelta[] {
       }
       previous = delta;
     }
-    delta.count += 1;
-    delta.costSum += event.cost;
-    delta.tokensInSum += event.tokensIn ?? 0;
-    delta.tokensOutSum += event.tokensOut ?? 0;
-    delta.costMicrosSum += event.costMicros ?? 0;
-    delta.latencyMsSum += event.latencyMs;
+    // An event may stand for `count` identical ones (latency their mean).
+    const count = event.count ?? 1;
+    delta.count += count;
+    delta.costSum += event.cost * count;
+    delta.tokensInSum += (event.tokensIn ?? 0) * count;
+    delta.tokensOutSum += (event.tokensOut ?? 0) * count;
+    delta.costMicrosSum += (event.costMicros ?? 0) * count;
+    delta.latencyMsSum += event.latencyMs * count;
   }
   const hours = coarsen(minutes.values(), 'hour');
   const days = coarsen(hours.values(), 'day');

@@ -33,6 +33,12 @@ export interface UsageEvent {
   tokensOut: number | null;
   /** Money in millionths of a currency unit (gateway pricing); null when not priced. */
   costMicros: number | null;
+  /**
+   * How many identical events this one stands for (same second, same everything but the
+   * latency, which is then their mean): what a usage batch folds a run of repeats into.
+   * Absent: one.
+   */
+  count?: number;
 }
 
 /**
