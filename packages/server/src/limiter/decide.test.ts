@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { applyRefill } from './credits.ts';
-import { type DecideInput, decideLimits, limitStateKey } from './decide.ts';
+import { type DecideInput, type DecideOutcome, decideLimits, limitStateKey } from './decide.ts';
 import { gcra, type Tat } from './gcra.ts';
 import type { CreditsConfig, RateLimitRule } from './types.ts';
 
@@ -21,9 +21,24 @@ function used(rule: RateLimitRule, count: number): Tat | null {
 
 const hourly: CreditsConfig = { refill: { amount: 50, intervalSeconds: 3600, mode: 'add' } };
 
+/** decideLimits' input with each limit listed beside its stored state, as a backend reads them. */
+interface StatedInput extends Omit<DecideInput, 'limits' | 'tats'> {
+  limits: Array<{ subject: string; rule: RateLimitRule; tat: Tat | null }>;
+}
+
+/** `decideLimits`, with what an allowed outcome writes also given by state key. */
+function decide(input: StatedInput, nowMs: number): DecideOutcome & { written: Map<string, Tat> } {
+  const limits = input.limits.map(({ subject, rule }) => ({ subject, rule }));
+  const outcome = decideLimits({ ...input, limits, tats: input.limits.map((l) => l.tat) }, nowMs);
+  const written = new Map(
+    outcome.tats.map((tat, i) => [limitStateKey(limits[i]!.subject, limits[i]!.rule), tat]),
+  );
+  return { ...outcome, written };
+}
+
 describe('decideLimits', () => {
   test('nothing to limit: VALID, nothing to write', () => {
-    const outcome = decideLimits({ limits: [], credits: null, cost: 1 }, NOW);
+    const outcome = decide({ limits: [], credits: null, cost: 1 }, NOW);
     assert.deepEqual(outcome.decision, {
       allowed: true,
       code: 'VALID',
@@ -36,7 +51,7 @@ describe('decideLimits', () => {
   });
 
   test('all pass: every rule and the credits are spent, results in request order', () => {
-    const outcome = decideLimits(
+    const outcome = decide(
       {
         limits: [
           { subject: KEY, rule: requests, tat: used(requests, 10) },
@@ -61,18 +76,18 @@ describe('decideLimits', () => {
     ]);
     assert.deepEqual(outcome.decision.credits, { remaining: 5 });
     assert.deepEqual(outcome.credits, { remaining: 5, lastRefillAt: NOW });
-    assert.deepEqual(new Map(outcome.tats).get(limitStateKey(KEY, requests)), {
+    assert.deepEqual(outcome.written.get(limitStateKey(KEY, requests)), {
       ms: NOW + 7200,
       fraction: 0,
     });
-    assert.deepEqual(new Map(outcome.tats).get(limitStateKey(KEY, burst)), {
+    assert.deepEqual(outcome.written.get(limitStateKey(KEY, burst)), {
       ms: NOW + 666,
       fraction: 2,
     });
   });
 
   test('a denied burst spends nothing from requests or credits (all or nothing)', () => {
-    const input: DecideInput = {
+    const input: StatedInput = {
       limits: [
         { subject: KEY, rule: requests, tat: used(requests, 10) },
         { subject: KEY, rule: burst, tat: used(burst, 3) },
@@ -80,7 +95,7 @@ describe('decideLimits', () => {
       credits: { subject: KEY, config: hourly, state: { remaining: 7, lastRefillAt: NOW } },
       cost: 1,
     };
-    const outcome = decideLimits(input, NOW);
+    const outcome = decide(input, NOW);
     assert.equal(outcome.decision.allowed, false);
     assert.equal(outcome.decision.code, 'RATE_LIMITED');
     assert.equal(outcome.tats.length, 0);
@@ -95,7 +110,7 @@ describe('decideLimits', () => {
 
   test('retryAfterSeconds is the longest wait over the denying rules, rounded up', () => {
     const daily: RateLimitRule = { name: 'daily', limit: 2, windowSeconds: 86_400 };
-    const outcome = decideLimits(
+    const outcome = decide(
       {
         limits: [
           { subject: KEY, rule: burst, tat: used(burst, 3) },
@@ -112,7 +127,7 @@ describe('decideLimits', () => {
   });
 
   test('a cost above a limit can never pass: retryAfterSeconds null', () => {
-    const outcome = decideLimits(
+    const outcome = decide(
       { limits: [{ subject: KEY, rule: burst, tat: null }], credits: null, cost: 4 },
       NOW,
     );
@@ -121,7 +136,7 @@ describe('decideLimits', () => {
   });
 
   test('rate limits are checked before credits: both short gives RATE_LIMITED', () => {
-    const outcome = decideLimits(
+    const outcome = decide(
       {
         limits: [{ subject: KEY, rule: burst, tat: used(burst, 3) }],
         credits: {
@@ -137,7 +152,7 @@ describe('decideLimits', () => {
   });
 
   test('QUOTA_EXCEEDED spends no rate-limit tokens; retry when a refill covers the cost', () => {
-    const outcome = decideLimits(
+    const outcome = decide(
       {
         limits: [{ subject: KEY, rule: requests, tat: used(requests, 10) }],
         credits: {
@@ -158,7 +173,7 @@ describe('decideLimits', () => {
   });
 
   test('QUOTA_EXCEEDED without a refill: retryAfterSeconds null', () => {
-    const outcome = decideLimits(
+    const outcome = decide(
       {
         limits: [],
         credits: {
@@ -176,12 +191,12 @@ describe('decideLimits', () => {
 
   test('a due refill is applied first, and returned to write even when denied', () => {
     const state = { remaining: 0, lastRefillAt: NOW - 2 * 3_600_000 - 5 };
-    const allowed = decideLimits(
+    const allowed = decide(
       { limits: [], credits: { subject: KEY, config: hourly, state }, cost: 30 },
       NOW,
     );
     assert.deepEqual(allowed.credits, { remaining: 70, lastRefillAt: NOW - 5 });
-    const denied = decideLimits(
+    const denied = decide(
       {
         limits: [{ subject: KEY, rule: burst, tat: used(burst, 3) }],
         credits: { subject: KEY, config: hourly, state },
@@ -193,7 +208,7 @@ describe('decideLimits', () => {
   });
 
   test('cost 0 checks without spending: VALID on empty buckets and empty credits', () => {
-    const outcome = decideLimits(
+    const outcome = decide(
       {
         limits: [{ subject: KEY, rule: burst, tat: used(burst, 3) }],
         credits: {
@@ -212,7 +227,7 @@ describe('decideLimits', () => {
   });
 
   test('a key and its owner are separate states even under the same rule name', () => {
-    const outcome = decideLimits(
+    const outcome = decide(
       {
         limits: [
           { subject: KEY, rule: requests, tat: null },
@@ -231,7 +246,7 @@ describe('decideLimits', () => {
   });
 
   test('the same (subject, rule) listed twice is charged twice, as two requests would be', () => {
-    const twice = decideLimits(
+    const twice = decide(
       {
         limits: [
           { subject: KEY, rule: burst, tat: used(burst, 1) },
@@ -246,8 +261,8 @@ describe('decideLimits', () => {
       twice.decision.limits.map((limit) => limit.remaining),
       [1, 0],
     );
-    assert.deepEqual(new Map(twice.tats).get(limitStateKey(KEY, burst)), used(burst, 3));
-    const tooMany = decideLimits(
+    assert.deepEqual(twice.written.get(limitStateKey(KEY, burst)), used(burst, 3));
+    const tooMany = decide(
       {
         limits: [
           { subject: KEY, rule: burst, tat: used(burst, 2) },
@@ -274,10 +289,10 @@ describe('decideLimits', () => {
   });
 
   test('invalid input is refused with a RangeError', () => {
-    assert.throws(() => decideLimits({ limits: [], credits: null, cost: -1 }, NOW), RangeError);
+    assert.throws(() => decide({ limits: [], credits: null, cost: -1 }, NOW), RangeError);
     assert.throws(
       () =>
-        decideLimits(
+        decide(
           {
             limits: [{ subject: KEY, rule: { ...burst, limit: 0 }, tat: null }],
             credits: null,
@@ -289,7 +304,7 @@ describe('decideLimits', () => {
     );
     assert.throws(
       () =>
-        decideLimits(
+        decide(
           {
             limits: [],
             credits: { subject: KEY, config: hourly, state: { remaining: -3, lastRefillAt: NOW } },
@@ -334,7 +349,7 @@ describe('decideLimits', () => {
             remaining === null
               ? null
               : { subject: KEY, config: hourly, state: { remaining, lastRefillAt: NOW } };
-          const outcome = decideLimits({ limits, credits, cost }, NOW);
+          const outcome = decide({ limits, credits, cost }, NOW);
           const alone = limits.map(({ rule, tat }) => gcra(tat, NOW, cost, rule));
           const rateOk = alone.every((result) => result.allowed);
           const creditsOk = remaining === null || remaining >= cost;
@@ -349,10 +364,7 @@ describe('decideLimits', () => {
           } else {
             assert.equal(outcome.tats.length, limits.length);
             limits.forEach(({ subject, rule }, i) => {
-              assert.deepEqual(
-                new Map(outcome.tats).get(limitStateKey(subject, rule)),
-                alone[i]?.newTat,
-              );
+              assert.deepEqual(outcome.written.get(limitStateKey(subject, rule)), alone[i]?.newTat);
             });
             if (credits) assert.equal(outcome.credits?.remaining, credits.state.remaining - cost);
           }

@@ -25,12 +25,15 @@ import type {
  */
 
 export interface DecideInput {
+  /** Each (subject, rule) to check and spend from, in request order. */
+  limits: ReadonlyArray<{ subject: string; rule: RateLimitRule }>;
+  /** The stored state of each limit, index for index; null when the backend has none (fresh). */
+  tats: ReadonlyArray<Tat | null>;
   /**
-   * Each (subject, rule) with its stored state; null when the backend has none (fresh).
-   * `key`, when given, is `limitStateKey(subject, rule)`, which the backend needed to read
-   * the state (saves working it out twice).
+   * `limitStateKey` of each limit, index for index, when the backend already has them (it
+   * needed them to read the states): saves working them out twice.
    */
-  limits: ReadonlyArray<{ subject: string; rule: RateLimitRule; tat: Tat | null; key?: string }>;
+  keys?: readonly string[];
   /** The credits with their current state (the backend's, else the stored `initial`). */
   credits: { subject: string; config: CreditsConfig; state: CreditsState } | null;
   cost: number;
@@ -39,11 +42,11 @@ export interface DecideInput {
 export interface DecideOutcome {
   decision: LimitDecision;
   /**
-   * Rate-limit states to write, as [`limitStateKey`, tat] in request order (a key listed
-   * twice: the later entry holds its final state). Empty unless allowed with cost > 0: a
-   * denial or a cost-0 check changes nothing.
+   * The state of each limit after the request, index for index, to be written in that order
+   * (a limit listed twice: the later entry holds its final state). Empty unless allowed with
+   * cost > 0: a denial or a cost-0 check changes nothing.
    */
-  tats: Array<[string, Tat]>;
+  tats: readonly Tat[];
   /** The credits state to write (refilled, and spent when allowed); null without credits. */
   credits: CreditsState | null;
 }
@@ -94,29 +97,27 @@ const stateKeys = new WeakMap<RateLimitRule, StateKeyMemo>();
 const MAX_MEMO_SUBJECTS = 1024;
 
 export function decideLimits(input: DecideInput, nowMs: number): DecideOutcome {
-  const { cost, limits } = input;
+  const { cost, limits, tats } = input;
   assertValidCost(cost);
+  if (tats.length !== limits.length) throw new RangeError('one stored state per limit expected');
   for (const { rule } of limits) assertValidRule(rule);
   if (input.credits) assertValidCredits(input.credits.config, input.credits.state);
 
   // Spend in request order, each (subject, rule) from its state as the earlier entries left
   // it, so that one listed twice is charged twice, exactly as two sequential requests would
   // be. (A denied entry's newTat is equivalent to its old state.)
-  const keys = new Array<string>(limits.length);
+  const keys = input.keys ?? limits.map(({ subject, rule }) => limitStateKey(subject, rule));
   const spent = new Array<GcraResult>(limits.length);
   let denied = false;
   for (let i = 0; i < limits.length; i++) {
-    const { subject, rule, tat: stored, key: given } = limits[i]!;
-    const key = given ?? limitStateKey(subject, rule);
-    let tat = stored;
+    let tat = tats[i]!;
     for (let j = i - 1; j >= 0; j--) {
-      if (keys[j] === key) {
+      if (keys[j] === keys[i]) {
         tat = spent[j]!.newTat;
         break;
       }
     }
-    keys[i] = key;
-    const result = gcraChecked(tat, nowMs, cost, rule);
+    const result = gcraChecked(tat, nowMs, cost, limits[i]!.rule);
     spent[i] = result;
     if (!result.allowed) denied = true;
   }
@@ -139,11 +140,11 @@ export function decideLimits(input: DecideInput, nowMs: number): DecideOutcome {
       decision: {
         allowed: false,
         code: 'RATE_LIMITED',
-        limits: levelsUnchanged(limits, nowMs),
+        limits: levelsUnchanged(input, nowMs),
         retryAfterSeconds,
         credits: creditsView,
       },
-      tats: [],
+      tats: NOTHING_SPENT,
       credits,
     };
   }
@@ -157,23 +158,21 @@ export function decideLimits(input: DecideInput, nowMs: number): DecideOutcome {
         decision: {
           allowed: false,
           code: 'QUOTA_EXCEEDED',
-          limits: levelsUnchanged(limits, nowMs),
+          limits: levelsUnchanged(input, nowMs),
           retryAfterSeconds: waitMs === null ? null : ceilSeconds(waitMs),
           credits: creditsView,
         },
-        tats: [],
+        tats: NOTHING_SPENT,
         credits,
       };
     }
     creditsAfter = spend.state;
   }
 
-  const tats: Array<[string, Tat]> = [];
   const results = new Array<LimitResult>(limits.length);
   for (let i = 0; i < limits.length; i++) {
     const { subject, rule } = limits[i]!;
     results[i] = toResult(subject, rule, spent[i]!);
-    if (cost > 0) tats.push([keys[i]!, spent[i]!.newTat]);
   }
   return {
     decision: {
@@ -183,15 +182,20 @@ export function decideLimits(input: DecideInput, nowMs: number): DecideOutcome {
       retryAfterSeconds: null,
       credits: creditsAfter ? { remaining: creditsAfter.remaining } : null,
     },
-    tats,
+    tats: cost > 0 ? spent.map((result) => result.newTat) : NOTHING_SPENT,
     credits: creditsAfter,
   };
 }
 
 /** Each limit's level as it stands, for a denial (which spends nothing). */
-function levelsUnchanged(limits: DecideInput['limits'], nowMs: number): LimitResult[] {
-  return limits.map(({ subject, rule, tat }) => toResult(subject, rule, gcra(tat, nowMs, 0, rule)));
+function levelsUnchanged(input: DecideInput, nowMs: number): LimitResult[] {
+  return input.limits.map(({ subject, rule }, i) =>
+    toResult(subject, rule, gcra(input.tats[i]!, nowMs, 0, rule)),
+  );
 }
+
+/** Shared by every answer that writes no state. */
+const NOTHING_SPENT: readonly Tat[] = Object.freeze([]);
 
 function toResult(subject: string, rule: RateLimitRule, result: GcraResult): LimitResult {
   return {

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock/index.ts';
 import { budgetPeriodEnd, budgetPeriodStart, budgetStateKey, loadBudgetSpent } from './budget.ts';
-import { type DecideInput, decideLimits, limitStateKey } from './decide.ts';
+import { decideLimits, limitStateKey } from './decide.ts';
 import { isAhead, type Tat } from './gcra.ts';
 import {
   assertValidActual,
@@ -15,6 +15,7 @@ import type {
   LimitDecision,
   LimitRequest,
   RateLimiter,
+  RateLimitRule,
   Reservation,
   ReserveDecision,
   ReserveRequest,
@@ -109,22 +110,22 @@ export class MemoryRateLimiter implements RateLimiter {
     const held = requested ? this.#credits.get(requested.subject) : undefined;
     const before = held?.state ?? requested?.initial ?? null;
 
-    const limits = new Array<DecideInput['limits'][number]>(request.limits.length);
-    for (let i = 0; i < limits.length; i++) {
-      const { subject, rule } = request.limits[i]!;
-      const key = limitStateKey(subject, rule);
-      limits[i] = { subject, rule, tat: this.#tats.get(key) ?? null, key };
-    }
+    const { limits } = request;
+    const keys = stateKeysOf(limits);
+    const tats = new Array<Tat | null>(keys.length);
+    for (let i = 0; i < keys.length; i++) tats[i] = this.#tats.get(keys[i]!) ?? null;
     const outcome = decideLimits(
       {
         limits,
+        tats,
+        keys,
         credits: requested && before ? { ...requested, state: before } : null,
         cost: request.cost,
       },
       now,
     );
 
-    for (const [key, tat] of outcome.tats) this.#tats.set(key, tat);
+    for (let i = 0; i < outcome.tats.length; i++) this.#tats.set(keys[i]!, outcome.tats[i]!);
     if (requested && outcome.credits) {
       this.#credits.set(requested.subject, { state: outcome.credits, touchedAt: now });
       if (
@@ -290,3 +291,32 @@ export class MemoryRateLimiter implements RateLimiter {
     this.#timer = null;
   }
 }
+
+/**
+ * The state keys of a request's limits. A key's limit plan hands the limiter the same array on
+ * every request, so they are worked out once per array and reused while it still holds the
+ * same subjects and rules (checked by identity on each use: cheap, and safe if the array is
+ * ever changed in place).
+ */
+function stateKeysOf(limits: LimitRequest['limits']): readonly string[] {
+  const memo = stateKeys.get(limits);
+  if (memo !== undefined && memo.keys.length === limits.length) {
+    let same = true;
+    for (let i = 0; i < limits.length && same; i++) {
+      same = memo.subjects[i] === limits[i]!.subject && memo.rules[i] === limits[i]!.rule;
+    }
+    if (same) return memo.keys;
+  }
+  const fresh = {
+    subjects: limits.map((l) => l.subject),
+    rules: limits.map((l) => l.rule),
+    keys: limits.map((l) => limitStateKey(l.subject, l.rule)),
+  };
+  stateKeys.set(limits, fresh);
+  return fresh.keys;
+}
+
+const stateKeys = new WeakMap<
+  LimitRequest['limits'],
+  { subjects: string[]; rules: RateLimitRule[]; keys: string[] }
+>();

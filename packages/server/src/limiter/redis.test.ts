@@ -175,11 +175,10 @@ describe('redis: the script decides exactly as decideLimits', () => {
           const before = credits ? (held ?? credits.initial) : null;
           const expected = decideLimits(
             {
-              limits: limits.map(({ subject: who, rule }) => ({
-                subject: who,
-                rule,
-                tat: seeded.get(limitStateKey(who, rule)) ?? null,
-              })),
+              limits,
+              tats: limits.map(
+                ({ subject: who, rule }) => seeded.get(limitStateKey(who, rule)) ?? null,
+              ),
               credits:
                 credits && before
                   ? {
@@ -197,7 +196,12 @@ describe('redis: the script decides exactly as decideLimits', () => {
           if (tag === null) return;
 
           // The states written back are exactly decideLimits' (a TTL under 2 s may be gone).
-          const written = new Map(expected.tats);
+          const written = new Map(
+            expected.tats.map((tat, i) => [
+              limitStateKey(limits[i]!.subject, limits[i]!.rule),
+              tat,
+            ]),
+          );
           for (const { subject: who, rule } of limits) {
             const key = limiter.keys.limit(tag, who, rule);
             const want =
