@@ -56,12 +56,19 @@ const routes = (from: number, to: number) =>
   Array.from({ length: to - from }, (_, i) => `/seq/${from + i}`);
 
 describe('UsageRecorder', () => {
-  test('repeats fold in the buffer, and every one of them is counted as written', async () => {
+  test('repeats fold in the buffer: they take no room, and each is counted as written', async () => {
     const usage = fakeUsage();
-    const recorder = new UsageRecorder(usage, { flushIntervalMs: 0, maxBatchSize: 10 });
-    // 1,000 requests of one client in one second: a batch of ten rows holds them all.
-    for (let i = 0; i < 1000; i++) recorder.record(event(0, { latencyMs: i % 2 }));
-    recorder.record(event(1));
+    const recorder = new UsageRecorder(usage, {
+      flushIntervalMs: 0,
+      maxBatchSize: 10,
+      maxBuffered: 5,
+    });
+    // 1,000 requests of one client in one second: one row, so far below the buffer's bound
+    // that nobody waits.
+    const waits = [];
+    for (let i = 0; i < 1000; i++) waits.push(recorder.record(event(0, { latencyMs: i % 2 })));
+    waits.push(recorder.record(event(1)));
+    assert.equal(waits.filter((w) => w !== undefined).length, 0);
     assert.equal(recorder.stats.buffered, 1001);
     await recorder.flush();
     assert.deepEqual(

@@ -44,7 +44,10 @@ export interface UsageRecorderOptions {
    * (tests). Default 1000.
    */
   flushIntervalMs?: number;
-  /** Buffered events (in-flight batch included) above which `record` makes callers wait. */
+  /**
+   * Buffered rows (in-flight batch included) above which `record` makes callers wait. A run of
+   * repeats folded into one row counts once: what fills memory and the writer's queue is rows.
+   */
   maxBuffered?: number;
   /** Events per transaction. Default 5000. */
   maxBatchSize?: number;
@@ -75,7 +78,7 @@ const MAX_SPARE_BATCHES = 2;
  * Contract:
  * - a crash loses at most the events of the last flush interval plus the batch in flight;
  *   `close()` writes everything;
- * - nothing is dropped: when `maxBuffered` events are waiting, `record` still accepts the
+ * - nothing is dropped: when `maxBuffered` rows are waiting, `record` still accepts the
  *   event but returns a promise that resolves once a flush has made room, and callers await
  *   it (back-pressure instead of loss);
  * - a failed write keeps its events, in order, at the head of the buffer for the next try;
@@ -98,6 +101,8 @@ export class UsageRecorder {
   readonly #spare: UsageBatchBuilder[] = [];
   /** Events in `#batches`. */
   #buffered = 0;
+  /** Rows in `#batches`: what back-pressure bounds. */
+  #bufferedRows = 0;
   #accepted = 0;
   #writing: Promise<void> | null = null;
   #waiters: Array<() => void> = [];
@@ -141,8 +146,8 @@ export class UsageRecorder {
    */
   record(event: UsageEvent): void | Promise<void> {
     if (this.#closed) throw new Error('the usage recorder is closed');
-    const full = this.#buffered >= this.#maxBuffered;
-    let tail = this.#batches.at(-1);
+    const full = this.#bufferedRows >= this.#maxBuffered;
+    let tail = this.#batches[this.#batches.length - 1];
     if (!tail || tail.sealed || tail.full) {
       if (this.#prepare) {
         this.#prepare();
@@ -151,9 +156,12 @@ export class UsageRecorder {
       tail = this.#spare.pop() ?? new UsageBatchBuilder(this.#maxBatchSize);
       this.#batches.push(tail);
     }
+    const rows = tail.size;
     tail.add(boundText(event));
-    this.#buffered += 1;
-    this.#accepted += 1;
+    this.#bufferedRows += tail.size - rows;
+    const count = event.count ?? 1;
+    this.#buffered += count;
+    this.#accepted += count;
     // A busy node fills batches faster than the timer ticks: writing each as soon as it is
     // full keeps the buffer (and what a crash could lose) to a batch or two, and the writer
     // busy in step with the traffic instead of in bursts that would fill the buffer and make
@@ -219,11 +227,12 @@ export class UsageRecorder {
       // Only `record` appends, and only at the tail: the head is still this batch.
       this.#batches.shift();
       this.#buffered -= batch.events;
+      this.#bufferedRows -= batch.size;
       this.#stats.flushed += batch.events;
       this.#stats.flushes += 1;
       batch.reset();
       if (this.#spare.length < MAX_SPARE_BATCHES) this.#spare.push(batch);
-      if (this.#buffered < this.#maxBuffered) this.#releaseWaiters();
+      if (this.#bufferedRows < this.#maxBuffered) this.#releaseWaiters();
     })();
     const settled = write.finally(() => {
       if (this.#writing === settled) this.#writing = null;
