@@ -49,6 +49,9 @@ export class UsageBatchBuilder {
   /** The last text seen per column and its index: most events repeat their neighbour's. */
   readonly #lastText: Array<string | null> = new Array<string | null>(TEXTS).fill(null);
   readonly #lastIndex = new Uint32Array(TEXTS);
+  /** The last row's texts as they were given, and whether it is priced: the repeat check. */
+  readonly #rowTexts = new Array<string | null>(TEXTS).fill(null);
+  #lastRowPriced = false;
   #sealed = false;
 
   constructor(capacity: number) {
@@ -79,27 +82,27 @@ export class UsageBatchBuilder {
     if (this.#sealed) throw new Error('usage batch already sealed');
     if (this.#size >= this.capacity) throw new Error('usage batch full');
     const count = event.count ?? 1;
-    // The texts go to the next row's slots first: compared there with the row before, and
-    // simply left behind (overwritten by the next row) when the event folds into it.
-    const t = this.#texts;
-    const p = this.#size * TEXTS;
-    t[p] = this.#intern(0, event.keyId);
-    t[p + 1] = this.#intern(1, event.projectId);
-    t[p + 2] = this.#intern(2, event.ownerId);
-    t[p + 3] = this.#intern(3, event.env);
-    t[p + 4] = this.#intern(4, event.outcome);
-    t[p + 5] = this.#intern(5, event.entryPoint);
-    t[p + 6] = this.#intern(6, event.route);
-    t[p + 7] = this.#intern(7, event.clientIp);
-    t[p + 8] = this.#intern(8, event.userAgent);
     this.#events += count;
     const n = this.#numbers;
-    if (this.#foldsIntoPrevious(event, p)) {
+    if (this.#repeatsLastRow(event)) {
       const o = (this.#size - 1) * NUMBERS;
       n[o + 2]! += event.latencyMs * count;
       n[o + 7]! += count;
       return;
     }
+    const texts = this.#rowTexts;
+    texts[0] = event.keyId;
+    texts[1] = event.projectId;
+    texts[2] = event.ownerId;
+    texts[3] = event.env;
+    texts[4] = event.outcome;
+    texts[5] = event.entryPoint;
+    texts[6] = event.route;
+    texts[7] = event.clientIp;
+    texts[8] = event.userAgent;
+    const t = this.#texts;
+    const p = this.#size * TEXTS;
+    for (let k = 0; k < TEXTS; k++) t[p + k] = this.#intern(k, texts[k] ?? null);
     const o = this.#size * NUMBERS;
     n[o] = event.at;
     n[o + 1] = event.status;
@@ -109,24 +112,19 @@ export class UsageBatchBuilder {
     n[o + 5] = event.tokensOut ?? Number.NaN;
     n[o + 6] = event.costMicros ?? Number.NaN;
     n[o + 7] = count;
+    this.#lastRowPriced = isPriced(event);
     this.#size += 1;
   }
 
   /**
-   * Whether the event (its texts already at `p`) repeats the last row: same second, texts,
-   * status and cost. Priced events (tokens, money) never fold, as in `groupUsageEvents`.
+   * Whether the event repeats the last row: same second, texts, status and cost. Priced
+   * events (tokens, money) never fold, as in `groupUsageEvents`. Texts are compared as given
+   * (the same strings, request after request, in the common case), before any interning.
    */
-  #foldsIntoPrevious(event: UsageEvent, p: number): boolean {
-    if (this.#size === 0) return false;
-    if (event.tokensIn !== null || event.tokensOut !== null || event.costMicros !== null) {
-      return false;
-    }
+  #repeatsLastRow(event: UsageEvent): boolean {
+    if (this.#size === 0 || this.#lastRowPriced || isPriced(event)) return false;
     const n = this.#numbers;
     const o = (this.#size - 1) * NUMBERS;
-    // Nor does a priced row take more events.
-    if (!Number.isNaN(n[o + 4]!) || !Number.isNaN(n[o + 5]!) || !Number.isNaN(n[o + 6]!)) {
-      return false;
-    }
     if (
       Math.floor(n[o]! / 1000) !== Math.floor(event.at / 1000) ||
       n[o + 1] !== event.status ||
@@ -134,9 +132,18 @@ export class UsageBatchBuilder {
     ) {
       return false;
     }
-    const t = this.#texts;
-    for (let k = 0, q = p - TEXTS; k < TEXTS; k++) if (t[q + k] !== t[p + k]) return false;
-    return true;
+    const texts = this.#rowTexts;
+    return (
+      event.keyId === texts[0] &&
+      event.projectId === texts[1] &&
+      event.ownerId === texts[2] &&
+      event.env === texts[3] &&
+      event.outcome === texts[4] &&
+      event.entryPoint === texts[5] &&
+      event.route === texts[6] &&
+      event.clientIp === texts[7] &&
+      event.userAgent === texts[8]
+    );
   }
 
   /** Takes no more events. */
@@ -178,6 +185,9 @@ export class UsageBatchBuilder {
     return index;
   }
 }
+
+const isPriced = (event: UsageEvent): boolean =>
+  event.tokensIn !== null || event.tokensOut !== null || event.costMicros !== null;
 
 /** Encodes events as one batch (tests, and writers handed objects). */
 export function usageBatchOf(events: readonly UsageEvent[]): UsageBatch {
