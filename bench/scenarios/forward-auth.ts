@@ -9,15 +9,19 @@ import { type BenchContext, compared, type Row, type Scenario } from '../lib/typ
  * request) against the HTTP floor, a bare node:http handler answering 200. Target: forward-auth
  * throughput ≥ 70% of the bare handler's.
  *
- * A third server, bare Fastify with one route, is not a target: it splits the gap into what
- * the framework costs and what keywarden adds. All three are separate processes hit by the
- * same load generator with the same settings and the very same request bytes; runs alternate
- * (bare, Fastify, keywarden, bare, …) so that a noisy phase of the machine hits all alike.
+ * Two more servers are not targets. Bare Fastify with one route splits the gap into what the
+ * framework costs and what keywarden adds. A bare handler that computes the keyed hash of the
+ * presented key and answers with keywarden's headers (`bare-keyed-hash.ts`) is the least any
+ * forward-auth that stores keys hashed must do; keywarden's throughput is also given as a ratio
+ * to it. All are separate processes hit by the same load generator with the same settings and
+ * the very same request bytes; runs alternate (bare, Fastify, keyed hash, keywarden, bare, …)
+ * so that a noisy phase of the machine hits all alike.
  */
 
 const TITLE = 'forward-auth HTTP';
 const BARE = 'bare node:http 200';
 const FASTIFY = 'bare Fastify 200';
+const HASHED = 'bare node:http + keyed hash + answer headers';
 const KW = 'keywarden GET /v1/auth';
 const TARGET = 0.7;
 
@@ -121,6 +125,8 @@ export const forwardAuth: Scenario = {
       started.push(bare);
       const fastify = await startPlain('bare-fastify', ctx.profileDir);
       started.push(fastify);
+      const hashed = await startPlain('bare-keyed-hash', ctx.profileDir);
+      started.push(hashed);
       const kw = await startKeywarden(ctx.profileDir);
       started.push(kw);
 
@@ -140,7 +146,12 @@ export const forwardAuth: Scenario = {
         cpuPerRequest: [],
         floor: [],
       });
-      const targets = [target(BARE, bare), target(FASTIFY, fastify), target(KW, kw, kw.keyId)];
+      const targets = [
+        target(BARE, bare),
+        target(FASTIFY, fastify),
+        target(HASHED, hashed),
+        target(KW, kw, kw.keyId),
+      ];
       for (const t of targets) await sanityCheck(t);
 
       for (const t of targets) {
@@ -169,15 +180,20 @@ export const forwardAuth: Scenario = {
         }
       }
 
-      // Side by side: each figure of Fastify and keywarden right under the bare one.
-      const [bareRows, fastifyRows, kwRows] = targets.map((t) =>
+      // Side by side: each figure of the others right under the bare one; then keywarden's
+      // throughput against the keyed-hash floor.
+      const [bareRows, fastifyRows, hashedRows, kwRows] = targets.map((t) =>
         rowsOf(t, s.connections, ctx.load.latencyResolutionMs),
       );
-      return bareRows!.flatMap((b, i) => [
-        b,
-        compared(fastifyRows![i]!, b),
-        compared(kwRows![i]!, b, i === 0 ? TARGET : undefined),
-      ]);
+      return [
+        ...bareRows!.flatMap((b, i) => [
+          b,
+          compared(fastifyRows![i]!, b),
+          compared(hashedRows![i]!, b),
+          compared(kwRows![i]!, b, i === 0 ? TARGET : undefined),
+        ]),
+        compared({ ...kwRows![0]!, subject: `${KW} (vs the keyed-hash floor)` }, hashedRows![0]!),
+      ];
     } finally {
       // Reverse order of start; each stop waits for its process to exit.
       for (const server of started.reverse()) await server.stop();
