@@ -1,6 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
-import { announceReady, exitWith } from './lifecycle.ts';
+import { serveBare } from './lifecycle.ts';
 
 /**
  * The least any forward-auth that keeps keys only as a keyed hash must do per request: read
@@ -11,7 +10,7 @@ import { announceReady, exitWith } from './lifecycle.ts';
  * throughput a correct answer leaves on this machine, and keywarden is also compared with it.
  */
 const pepper = randomBytes(32);
-const server = createServer((request, response) => {
+serveBare((request, response) => {
   const presented = request.headers['x-api-key'];
   const hash = createHmac('sha256', pepper)
     .update(typeof presented === 'string' ? presented : '')
@@ -26,19 +25,4 @@ const server = createServer((request, response) => {
     'content-length': '0',
   });
   response.end();
-});
-// Fastify's default keep-alive timeout, as for the other servers.
-server.keepAliveTimeout = 72_000;
-exitWith(
-  () =>
-    new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
-);
-
-server.listen(0, '127.0.0.1', () => {
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  announceReady({ url: `http://127.0.0.1:${port}` });
 });

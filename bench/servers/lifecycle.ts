@@ -1,4 +1,5 @@
 import { fstatSync } from 'node:fs';
+import { createServer, type RequestListener } from 'node:http';
 
 /**
  * Shared by the bench's server processes: announce readiness on stdout as one JSON line (the
@@ -30,4 +31,26 @@ export function exitWith(close: () => Promise<void> | void): void {
   // away"; started by hand with stdin on /dev/null or a terminal, the server runs until signalled.
   const stdin = fstatSync(0);
   if (stdin.isFIFO() || stdin.isSocket()) process.stdin.on('end', stop).on('close', stop).resume();
+}
+
+/**
+ * Serves `handler` on a bare node:http server on 127.0.0.1 (a free port), with Fastify's
+ * default keep-alive timeout so that no server drops connections differently from the
+ * others, closes it (connections too) on the way out, and announces its url.
+ */
+export function serveBare(handler: RequestListener): void {
+  const server = createServer(handler);
+  server.keepAliveTimeout = 72_000;
+  exitWith(
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  );
+  server.listen(0, '127.0.0.1', () => {
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    announceReady({ url: `http://127.0.0.1:${port}` });
+  });
 }
