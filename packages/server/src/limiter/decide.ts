@@ -107,19 +107,31 @@ export function decideLimits(input: DecideInput, nowMs: number): DecideOutcome {
   // it, so that one listed twice is charged twice, exactly as two sequential requests would
   // be. (A denied entry's newTat is equivalent to its old state.)
   const keys = input.keys ?? limits.map(({ subject, rule }) => limitStateKey(subject, rule));
-  const spent = new Array<GcraResult>(limits.length);
+  // Each limit's state after this request, and its level for the answer: built as the rules
+  // are spent, and dropped if any of them (or the credits) denies.
+  const after = new Array<Tat>(limits.length);
+  const results = new Array<LimitResult>(limits.length);
   let denied = false;
+  let retryAfterSeconds: number | null = 0;
   for (let i = 0; i < limits.length; i++) {
+    const { subject, rule } = limits[i]!;
     let tat = tats[i]!;
     for (let j = i - 1; j >= 0; j--) {
       if (keys[j] === keys[i]) {
-        tat = spent[j]!.newTat;
+        tat = after[j]!;
         break;
       }
     }
-    const result = gcraChecked(tat, nowMs, cost, limits[i]!.rule);
-    spent[i] = result;
-    if (!result.allowed) denied = true;
+    const result = gcraChecked(tat, nowMs, cost, rule);
+    after[i] = result.newTat;
+    results[i] = toResult(subject, rule, result);
+    if (result.allowed) continue;
+    denied = true;
+    // The longest wait over the denying rules; null (never) wins.
+    retryAfterSeconds =
+      result.retryAfterMs === null || retryAfterSeconds === null
+        ? null
+        : Math.max(retryAfterSeconds, ceilSeconds(result.retryAfterMs));
   }
 
   const credits = input.credits
@@ -128,14 +140,6 @@ export function decideLimits(input: DecideInput, nowMs: number): DecideOutcome {
   const creditsView = credits ? { remaining: credits.remaining } : null;
 
   if (denied) {
-    let retryAfterSeconds: number | null = 0;
-    for (const result of spent) {
-      if (result.allowed) continue;
-      retryAfterSeconds =
-        result.retryAfterMs === null || retryAfterSeconds === null
-          ? null
-          : Math.max(retryAfterSeconds, ceilSeconds(result.retryAfterMs));
-    }
     return {
       decision: {
         allowed: false,
@@ -169,11 +173,6 @@ export function decideLimits(input: DecideInput, nowMs: number): DecideOutcome {
     creditsAfter = spend.state;
   }
 
-  const results = new Array<LimitResult>(limits.length);
-  for (let i = 0; i < limits.length; i++) {
-    const { subject, rule } = limits[i]!;
-    results[i] = toResult(subject, rule, spent[i]!);
-  }
   return {
     decision: {
       allowed: true,
@@ -182,7 +181,7 @@ export function decideLimits(input: DecideInput, nowMs: number): DecideOutcome {
       retryAfterSeconds: null,
       credits: creditsAfter ? { remaining: creditsAfter.remaining } : null,
     },
-    tats: cost > 0 ? spent.map((result) => result.newTat) : NOTHING_SPENT,
+    tats: cost > 0 ? after : NOTHING_SPENT,
     credits: creditsAfter,
   };
 }
