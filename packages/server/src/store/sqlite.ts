@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import {
@@ -91,7 +91,7 @@ class MainConnectionDialect extends SqliteDialect {
  * immediate and wait for its lock from the event loop (`LockWaitingConnection`).
  */
 export async function openSqliteStore(file: string): Promise<Store> {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  if (file !== ':memory:') ownerOnly(file);
   const database = new SQLite(file);
   database.pragma('journal_mode = WAL');
   // NORMAL is durable across application crashes in WAL mode; only a power loss can
@@ -113,4 +113,19 @@ export async function openSqliteStore(file: string): Promise<Store> {
   // A file can be opened a second time, by the usage writer thread; a memory database cannot.
   if (file !== ':memory:') store.usage.openBatchWriter = () => new SqliteUsageWriter(file);
   return store;
+}
+
+/**
+ * The store holds keyed hashes, encrypted upstream keys and the audit log: readable by the
+ * server's user only. The directory is made 0700 when created; the database file is created
+ * 0600 before SQLite opens it, because SQLite gives its `-wal` and `-shm` files the database
+ * file's permissions; and a store from an older version (0644 by the default umask) is
+ * tightened when opened.
+ */
+function ownerOnly(file: string): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
+  for (const path of [file, `${file}-wal`, `${file}-shm`]) {
+    if (existsSync(path)) chmodSync(path, 0o600);
+  }
 }
