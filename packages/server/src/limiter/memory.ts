@@ -295,8 +295,9 @@ export class MemoryRateLimiter implements RateLimiter {
 /**
  * The state keys of a request's limits. A key's limit plan hands the limiter the same array on
  * every request, so they are worked out once per array and reused while it still holds the
- * same subjects and rules (checked by identity on each use: cheap, and safe if the array is
- * ever changed in place).
+ * same subjects and rule objects (checked by identity on each use: cheap, and right if an
+ * entry of the array is replaced). A rule object changed in place would keep its old key;
+ * records are never changed in place (an update loads new ones: verify/limits.ts).
  */
 function stateKeysOf(limits: LimitRequest['limits']): readonly string[] {
   const memo = stateKeys.get(limits);

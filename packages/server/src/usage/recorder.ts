@@ -49,7 +49,7 @@ export interface UsageRecorderOptions {
    * repeats folded into one row counts once: what fills memory and the writer's queue is rows.
    */
   maxBuffered?: number;
-  /** Events per transaction. Default 5000. */
+  /** Rows per transaction: a batch is written as soon as it holds this many. Default 5000. */
   maxBatchSize?: number;
   /** Called once when the buffer fills up (each time it does), for a warning log line. */
   onBackpressure?: (stats: UsageRecorderStats) => void;
