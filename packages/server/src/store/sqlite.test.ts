@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -13,8 +13,10 @@ defineStoreSuite('sqlite (memory)', () => openSqliteStore(':memory:'));
 
 const modeOf = (path: string) => statSync(path).mode & 0o777;
 
-test('the database and its WAL files are readable by their owner only, also an older store', async () => {
-  const dir = join(mkdtempSync(join(tmpdir(), 'kw-store-mode-')), 'data');
+test('the database and its WAL files are readable by their owner only, also an older store', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'kw-store-mode-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const dir = join(root, 'data');
   const file = join(dir, 'keywarden.db');
   const store = await openSqliteStore(file);
   // Opening ran the migrations: written, so the WAL and its index exist.
@@ -26,7 +28,7 @@ test('the database and its WAL files are readable by their owner only, also an o
   await store.close();
 
   // A store made before this check, world-readable: tightened when opened again.
-  const old = join(mkdtempSync(join(tmpdir(), 'kw-store-mode-')), 'keywarden.db');
+  const old = join(root, 'old.db');
   writeFileSync(old, '');
   chmodSync(old, 0o644);
   const reopened = await openSqliteStore(old);
