@@ -15,7 +15,6 @@ import type {
   LimitDecision,
   LimitRequest,
   RateLimiter,
-  RateLimitRule,
   Reservation,
   ReserveDecision,
   ReserveRequest,
@@ -111,9 +110,13 @@ export class MemoryRateLimiter implements RateLimiter {
     const before = held?.state ?? requested?.initial ?? null;
 
     const { limits } = request;
-    const keys = stateKeysOf(limits);
-    const tats = new Array<Tat | null>(keys.length);
-    for (let i = 0; i < keys.length; i++) tats[i] = this.#tats.get(keys[i]!) ?? null;
+    // limitStateKey remembers each rule's key, so this builds no text on the hot path.
+    const keys = new Array<string>(limits.length);
+    const tats = new Array<Tat | null>(limits.length);
+    for (let i = 0; i < limits.length; i++) {
+      keys[i] = limitStateKey(limits[i]!.subject, limits[i]!.rule);
+      tats[i] = this.#tats.get(keys[i]!) ?? null;
+    }
     const outcome = decideLimits(
       {
         limits,
@@ -291,33 +294,3 @@ export class MemoryRateLimiter implements RateLimiter {
     this.#timer = null;
   }
 }
-
-/**
- * The state keys of a request's limits. A key's limit plan hands the limiter the same array on
- * every request, so they are worked out once per array and reused while it still holds the
- * same subjects and rule objects (checked by identity on each use: cheap, and right if an
- * entry of the array is replaced). A rule object changed in place would keep its old key;
- * records are never changed in place (an update loads new ones: verify/limits.ts).
- */
-function stateKeysOf(limits: LimitRequest['limits']): readonly string[] {
-  const memo = stateKeys.get(limits);
-  if (memo !== undefined && memo.keys.length === limits.length) {
-    let same = true;
-    for (let i = 0; i < limits.length && same; i++) {
-      same = memo.subjects[i] === limits[i]!.subject && memo.rules[i] === limits[i]!.rule;
-    }
-    if (same) return memo.keys;
-  }
-  const fresh = {
-    subjects: limits.map((l) => l.subject),
-    rules: limits.map((l) => l.rule),
-    keys: limits.map((l) => limitStateKey(l.subject, l.rule)),
-  };
-  stateKeys.set(limits, fresh);
-  return fresh.keys;
-}
-
-const stateKeys = new WeakMap<
-  LimitRequest['limits'],
-  { subjects: string[]; rules: RateLimitRule[]; keys: string[] }
->();
