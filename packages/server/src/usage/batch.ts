@@ -46,10 +46,10 @@ export class UsageBatchBuilder {
   readonly #texts: Uint32Array<ArrayBuffer>;
   #table: string[] = [''];
   readonly #index = new Map<string, number>();
-  /** The last text seen per column and its index: most events repeat their neighbour's. */
-  readonly #lastText: Array<string | null> = new Array<string | null>(TEXTS).fill(null);
-  readonly #lastIndex = new Uint32Array(TEXTS);
-  /** The last row's texts as they were given, and whether it is priced: the repeat check. */
+  /**
+   * The last row's texts as they were given, and whether it is priced: for the repeat check,
+   * and so that a text the row before had too takes its index from there (most do).
+   */
   readonly #rowTexts = new Array<string | null>(TEXTS).fill(null);
   #lastRowPriced = false;
   #sealed = false;
@@ -90,19 +90,16 @@ export class UsageBatchBuilder {
       n[o + 7]! += count;
       return;
     }
-    const texts = this.#rowTexts;
-    texts[0] = event.keyId;
-    texts[1] = event.projectId;
-    texts[2] = event.ownerId;
-    texts[3] = event.env;
-    texts[4] = event.outcome;
-    texts[5] = event.entryPoint;
-    texts[6] = event.route;
-    texts[7] = event.clientIp;
-    texts[8] = event.userAgent;
-    const t = this.#texts;
     const p = this.#size * TEXTS;
-    for (let k = 0; k < TEXTS; k++) t[p + k] = this.#intern(k, texts[k] ?? null);
+    this.#putText(p, 0, event.keyId);
+    this.#putText(p, 1, event.projectId);
+    this.#putText(p, 2, event.ownerId);
+    this.#putText(p, 3, event.env);
+    this.#putText(p, 4, event.outcome);
+    this.#putText(p, 5, event.entryPoint);
+    this.#putText(p, 6, event.route);
+    this.#putText(p, 7, event.clientIp);
+    this.#putText(p, 8, event.userAgent);
     const o = this.#size * NUMBERS;
     n[o] = event.at;
     n[o + 1] = event.status;
@@ -168,20 +165,24 @@ export class UsageBatchBuilder {
     this.#sealed = false;
     this.#table = [''];
     this.#index.clear();
-    this.#lastText.fill(null);
   }
 
-  #intern(column: number, text: string | null): number {
+  /** Writes a text of the row starting at `p`: the row before's index if it had the same. */
+  #putText(p: number, column: number, text: string | null): void {
+    const t = this.#texts;
+    const same = this.#size > 0 && text === this.#rowTexts[column];
+    t[p + column] = same ? t[p - TEXTS + column]! : this.#intern(text);
+    this.#rowTexts[column] = text;
+  }
+
+  #intern(text: string | null): number {
     if (text === null) return NULL_TEXT;
-    if (text === this.#lastText[column]) return this.#lastIndex[column]!;
     let index = this.#index.get(text);
     if (index === undefined) {
       index = this.#table.length;
       this.#table.push(text);
       this.#index.set(text, index);
     }
-    this.#lastText[column] = text;
-    this.#lastIndex[column] = index;
     return index;
   }
 }
