@@ -6,6 +6,7 @@ import { parseAutocannonJson } from './lib/autocannon.ts';
 import { parseProcStat } from './lib/cpu.ts';
 import { formatNumber, renderTable } from './lib/format.ts';
 import { parseCpuLine } from './lib/machine.ts';
+import { nodeVersionOf, rerunUnderRequestedNode, withoutNodeFlag } from './lib/node.ts';
 import { summarizeProfile } from './lib/profile.ts';
 import { median, percentile, ratio, summarize } from './lib/stats.ts';
 import { compared, notMeasured, type Row } from './lib/types.ts';
@@ -223,6 +224,35 @@ describe('process figures', () => {
       { name: 'hash src/a.ts:10', selfPct: 80 },
       { name: '(garbage collector)', selfPct: 20 },
     ]);
+  });
+});
+
+describe('--node', () => {
+  it('drops the flag in both spellings and keeps every other argument', () => {
+    assert.deepEqual(withoutNodeFlag(['--quick', '--node', '/opt/node24/bin/node', '--json']), [
+      '--quick',
+      '--json',
+    ]);
+    assert.deepEqual(withoutNodeFlag(['--node=/x/node', '--only', 'gateway']), [
+      '--only',
+      'gateway',
+    ]);
+  });
+
+  it('runs in this process when the Node asked for is this one, or none is', () => {
+    assert.equal(rerunUnderRequestedNode(undefined, 'bench/run.ts', '.'), null);
+    assert.equal(rerunUnderRequestedNode(process.execPath, 'bench/run.ts', '.'), null);
+  });
+
+  it('refuses a binary that is not a Node, naming it', () => {
+    assert.throws(
+      () => rerunUnderRequestedNode('/bin/false', 'bench/run.ts', '.'),
+      /--node \/bin\/false: not a Node\.js binary/,
+    );
+  });
+
+  it('reads the version a Node binary reports', () => {
+    assert.equal(nodeVersionOf(process.execPath), process.version);
   });
 });
 

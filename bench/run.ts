@@ -7,6 +7,7 @@ import { installCleanupHandlers, keepTempDir, makeTempDir } from './lib/cleanup.
 import { formatNumber, renderTable } from './lib/format.ts';
 import { detectLoadTool } from './lib/load.ts';
 import { cpuBusyPct, describeMachine, waitForIdle } from './lib/machine.ts';
+import { nodeVersionOf, rerunUnderRequestedNode } from './lib/node.ts';
 import { busiestProfile } from './lib/profile.ts';
 import { REPO_ROOT } from './lib/servers.ts';
 import type { BenchContext, Row, Scenario, Settings } from './lib/types.ts';
@@ -19,7 +20,7 @@ import { verifyInProcess } from './scenarios/verify-in-process.ts';
 
 /**
  * `npm run bench [-- --quick] [--json] [--only <id>] [--load wrk|autocannon] [--profile]
- *                  [--wait-idle]`
+ *                  [--wait-idle] [--node PATH]`
  *
  * Runs every scenario in order and prints one markdown table on stdout (progress on stderr).
  * In-process scenarios come first, while no server or load generator is running. To add a
@@ -69,6 +70,8 @@ const { values: flags } = parseArgs({
     load: { type: 'string' },
     profile: { type: 'boolean', default: false },
     'wait-idle': { type: 'boolean', default: false },
+    /** Run the bench and every process it starts on this Node (else KEYWARDEN_BENCH_NODE). */
+    node: { type: 'string' },
   },
 });
 
@@ -88,6 +91,12 @@ function log(message: string): void {
 }
 
 async function main(): Promise<void> {
+  const requestedNode = flags.node ?? process.env.KEYWARDEN_BENCH_NODE;
+  const rerun = rerunUnderRequestedNode(requestedNode, 'bench/run.ts', REPO_ROOT);
+  if (rerun !== null) {
+    process.exitCode = rerun;
+    return;
+  }
   installCleanupHandlers();
   if (flags.load !== undefined && flags.load !== 'wrk' && flags.load !== 'autocannon') {
     throw new Error('--load must be wrk or autocannon');
@@ -107,7 +116,7 @@ async function main(): Promise<void> {
   };
 
   const code = revision();
-  const machine = describeMachine();
+  const machine = `${describeMachine()}; Node ${nodeVersionOf(process.execPath)}`;
   log(`keywarden bench${settings.quick ? ' (--quick: smoke run, do not quote)' : ''}`);
   log(`code: ${code}; machine: ${machine}`);
   // Measured over a second before anything starts, so it is other processes' load, not ours.

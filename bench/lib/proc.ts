@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { trackChild } from './cleanup.ts';
+import { nodeVersionOf } from './node.ts';
 
 /**
  * Process helpers: start a server and wait for its ready line, stop it, and run a tool to
@@ -11,6 +12,11 @@ import { trackChild } from './cleanup.ts';
 function tail(chunks: string[], max = 2000): string {
   const text = chunks.join('');
   return text.length > max ? `…${text.slice(-max)}` : text;
+}
+
+/** "Node v24.1.0" for a Node binary (every server and Node load tool), else the command. */
+function describeCommand(command: string): string {
+  return command === process.execPath ? `Node ${nodeVersionOf(command)} (${command})` : command;
 }
 
 export interface ServerProcess {
@@ -30,6 +36,7 @@ export function startServerProcess(
   args: readonly string[],
   options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; name: string },
 ): Promise<ServerProcess> {
+  process.stderr.write(`  starting ${options.name} on ${describeCommand(command)}\n`);
   const child = spawn(command, args, {
     cwd: options.cwd,
     env: options.env ?? process.env,
@@ -98,6 +105,7 @@ export function runCommand(
   args: readonly string[],
   options: { timeoutMs: number; cwd?: string },
 ): Promise<RunResult> {
+  if (command === process.execPath) process.stderr.write(`  running ${describeCommand(command)}\n`);
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     trackChild(child);
