@@ -33,7 +33,8 @@ exitWith(async () => {
   }
 });
 
-const env: NodeJS.ProcessEnv = {};
+// The gateway scenario's mock upstream listens on 127.0.0.1: loopback upstreams are allowed.
+const env: NodeJS.ProcessEnv = { KEYWARDEN_UPSTREAM_ALLOW_LOOPBACK: 'true' };
 const config = loadConfig(env, { host: '127.0.0.1', port: 0, dataDir, logLevel: 'warn' });
 server = await startServer(config, {
   env,

@@ -23,7 +23,7 @@ import { OwnerService } from '../owners/index.ts';
 import { ProjectService } from '../projects/index.ts';
 import { KeyHasher, loadSecrets, type ServerSecrets } from '../secrets/index.ts';
 import { openPostgresStore, openSqliteStore, type Store } from '../store/index.ts';
-import { UpstreamService } from '../upstreams/index.ts';
+import { UpstreamHostGuard, type UpstreamNetwork, UpstreamService } from '../upstreams/index.ts';
 import { UsageRecorder, UsageService } from '../usage/index.ts';
 import {
   CreditsWriteBackLoop,
@@ -62,6 +62,8 @@ export interface Keywarden {
   creditsWriteBack: CreditsWriteBackLoop;
   /** Gateway upstreams and their sealed secrets. */
   upstreams: UpstreamService;
+  /** Where upstreams may point (host-policy.ts), checked on write and on every connect. */
+  upstreamHosts: UpstreamHostGuard;
   /** `/gw/{upstream}/…`: the OpenAI-compatible gateway and reverse proxy. */
   gateway: Gateway;
   close(): Promise<void>;
@@ -75,6 +77,8 @@ export interface OpenOptions {
   lastUsedIntervalMs?: number;
   /** How often usage events and credit balances are written (0 = only on flush/close). */
   flushIntervalMs?: number;
+  /** How upstream hosts are resolved and dialled (tests inject both; default: the system). */
+  upstreamNetwork?: UpstreamNetwork;
 }
 
 export async function openStore(config: Config, logger?: Logger): Promise<Store> {
@@ -158,16 +162,23 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
   const owners = new OwnerCache({ clock, maxAgeMs: config.cacheMaxAgeMs });
   const limiter = openLimiter(config, clock, options.logger);
   const invalidation = openInvalidationChannel(config, options.logger);
+  const upstreamHosts = new UpstreamHostGuard({
+    allowLoopback: config.gateway.allowLoopbackUpstreams,
+    listen: { host: config.host, port: config.port },
+    network: options.upstreamNetwork,
+  });
   const upstreams = new UpstreamService({
     store,
     clock,
     invalidation,
     masterKey: secrets.masterKey,
+    hosts: upstreamHosts,
   });
   const registry = new UpstreamRegistry({
     resolve: (name) => upstreams.resolve(name),
     clock,
     maxAgeMs: config.cacheMaxAgeMs,
+    connector: (record) => upstreamHosts.connectorFor(record),
   });
   // A channel that lost its connection may have lost messages: forget everything cached.
   invalidation.onResync?.(() => {
@@ -279,6 +290,7 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
     lastUsed,
     creditsWriteBack,
     upstreams,
+    upstreamHosts,
     gateway: new Gateway({
       verifier,
       limiter,

@@ -313,7 +313,9 @@ describe('keywarden CLI, end to end against a started server', () => {
         '--type',
         'http',
         '--base-url',
-        'https://things.example.test/api/',
+        // An address, not a name: a name would be looked up (the host policy), and no test
+        // sends traffic off this host.
+        'https://192.0.2.10/api/',
         '--secret-env',
         'THINGS_SECRET',
         '--auth-header',
@@ -337,7 +339,7 @@ describe('keywarden CLI, end to end against a started server', () => {
     );
     assert.equal(created.code, 0, created.stderr);
     const upstream = JSON.parse(created.stdout);
-    assert.equal(upstream.baseUrl, 'https://things.example.test/api');
+    assert.equal(upstream.baseUrl, 'https://192.0.2.10/api');
     assert.equal(upstream.hasSecret, true);
     assert.equal(upstream.secretHint, `…${secret.slice(-4)}`);
     assert.equal(upstream.authHeader, 'x-api-key');

@@ -44,3 +44,15 @@ test("the limiter's Redis deadline: 1 s by default, a positive integer when set"
     /KEYWARDEN_RATELIMIT_REDIS_TIMEOUT_MS/,
   );
 });
+
+test('loopback upstreams: refused by default, allowed by KEYWARDEN_UPSTREAM_ALLOW_LOOPBACK=true', () => {
+  assert.equal(loadConfig({}).gateway.allowLoopbackUpstreams, false);
+  assert.equal(
+    loadConfig({ KEYWARDEN_UPSTREAM_ALLOW_LOOPBACK: 'true' }).gateway.allowLoopbackUpstreams,
+    true,
+  );
+  assert.throws(
+    () => loadConfig({ KEYWARDEN_UPSTREAM_ALLOW_LOOPBACK: 'yes' }),
+    /KEYWARDEN_UPSTREAM_ALLOW_LOOPBACK/,
+  );
+});

@@ -41,6 +41,8 @@ export interface Config {
     pricesFile: string | undefined;
     /** Output tokens reserved for a request that sets no max_tokens, for budgets and TPM. */
     defaultMaxOutputTokens: number;
+    /** Upstreams on loopback (a model server on this machine) are refused unless this is set. */
+    allowLoopbackUpstreams: boolean;
   };
 }
 
@@ -58,6 +60,12 @@ function list(value: string | undefined): string[] {
     .split(/[\s,]+/)
     .map((s) => s.trim())
     .filter(Boolean);
+}
+
+function boolean(name: string, value: string | undefined): boolean {
+  if (value === undefined || value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  throw new Error(`${name} must be true or false`);
 }
 
 function failureMode(value: string | undefined): Config['limiterFailureMode'] {
@@ -127,6 +135,10 @@ export function loadConfig(
         env.KEYWARDEN_GATEWAY_DEFAULT_OUTPUT_TOKENS,
         4096,
         1,
+      ),
+      allowLoopbackUpstreams: boolean(
+        'KEYWARDEN_UPSTREAM_ALLOW_LOOPBACK',
+        env.KEYWARDEN_UPSTREAM_ALLOW_LOOPBACK,
       ),
     },
   };

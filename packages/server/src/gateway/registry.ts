@@ -1,4 +1,4 @@
-import { Pool } from 'undici';
+import { type buildConnector, Pool } from 'undici';
 import type { Clock } from '../clock/index.ts';
 import type { UpstreamRecord } from '../store/index.ts';
 
@@ -38,13 +38,21 @@ export class UpstreamRegistry {
   readonly #resolve: ResolveUpstream;
   readonly #clock: Clock;
   readonly #maxAgeMs: number;
+  readonly #connector: ((record: UpstreamRecord) => buildConnector.connector) | undefined;
   readonly #entries = new Map<string, Entry>();
   readonly #loading = new Map<string, Promise<ResolvedUpstream | null>>();
 
-  constructor(options: { resolve: ResolveUpstream; clock: Clock; maxAgeMs: number }) {
+  constructor(options: {
+    resolve: ResolveUpstream;
+    clock: Clock;
+    maxAgeMs: number;
+    /** Dials each upstream through the host policy (upstreams/connector.ts): resolve, check, connect. */
+    connector?: (record: UpstreamRecord) => buildConnector.connector;
+  }) {
     this.#resolve = options.resolve;
     this.#clock = options.clock;
     this.#maxAgeMs = options.maxAgeMs;
+    this.#connector = options.connector;
   }
 
   async get(name: string): Promise<ResolvedUpstream | null> {
@@ -97,7 +105,7 @@ export class UpstreamRegistry {
     const pool = reusable
       ? previous.pool
       : new Pool(url.origin, {
-          connect: { timeout: record.timeouts.connectMs },
+          connect: this.#connector?.(record) ?? { timeout: record.timeouts.connectMs },
           headersTimeout: record.timeouts.headersMs,
           bodyTimeout: record.timeouts.bodyMs,
           keepAliveTimeout: 10_000,

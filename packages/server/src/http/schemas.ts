@@ -565,6 +565,12 @@ export const UpdateUpstreamBody = Type.Object(
     timeouts: Type.Optional(UpstreamSettings.timeouts),
     routes: Type.Optional(UpstreamSettings.routes),
     prices: Type.Optional(UpstreamSettings.prices),
+    keepSecretOnOriginChange: Type.Optional(
+      Type.Boolean({
+        description:
+          'With a new baseUrl on another origin (scheme, host or port) and no `secret`: keep the secret. Needs upstreams:admin; without it a new origin needs the secret again',
+      }),
+    ),
   },
   { additionalProperties: false, minProperties: 1 },
 );

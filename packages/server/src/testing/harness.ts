@@ -10,6 +10,8 @@ import { type Config, loadConfig } from '../config/index.ts';
 import { buildHttpApp } from '../http/index.ts';
 import type { CreateKeyInput } from '../keys/index.ts';
 import { createLogger } from '../log/index.ts';
+import type { UpstreamNetwork } from '../upstreams/index.ts';
+import { testUpstreamNetwork } from './upstream-network.ts';
 
 /**
  * A keywarden node for tests: a fresh data directory, an admin management key, the HTTP app
@@ -29,10 +31,17 @@ export interface TestNode {
 }
 
 export async function startTestNode(
-  options: { clock?: Clock; env?: NodeJS.ProcessEnv; configure?: (config: Config) => void } = {},
+  options: {
+    clock?: Clock;
+    env?: NodeJS.ProcessEnv;
+    configure?: (config: Config) => void;
+    /** Default: names resolve to a documentation address and only loopback is dialled. */
+    upstreamNetwork?: UpstreamNetwork;
+  } = {},
 ): Promise<TestNode> {
   const dataDir = mkdtempSync(join(tmpdir(), 'kw-test-'));
-  const env = { ...(options.env ?? {}) };
+  // Tests run their mock upstreams on 127.0.0.1: allowed here unless a test says otherwise.
+  const env = { KEYWARDEN_UPSTREAM_ALLOW_LOOPBACK: 'true', ...(options.env ?? {}) };
   const config = loadConfig(env, { dataDir, port: 0, logLevel: 'debug' });
   options.configure?.(config);
   const logs: string[] = [];
@@ -48,6 +57,7 @@ export async function startTestNode(
     env,
     logger,
     lastUsedIntervalMs: 0,
+    upstreamNetwork: options.upstreamNetwork ?? testUpstreamNetwork(),
   });
   const app = await buildHttpApp(kw, logger);
   const admin = await kw.keys.create(

@@ -1,4 +1,12 @@
 export {
+  type DialUpstream,
+  type ResolveHost,
+  systemResolveHost,
+  UpstreamHostRefusedError,
+} from './connector.ts';
+export { UpstreamHostGuard, type UpstreamNetwork } from './host-guard.ts';
+export { type HostRefusal, type HostVerdict, REFUSAL_TEXT } from './host-policy.ts';
+export {
   type CreateUpstreamInput,
   type ResolvedUpstream,
   type UpdateUpstreamInput,

@@ -1,6 +1,6 @@
 import { type Actor, auditEntry } from '../audit/index.ts';
 import type { Clock } from '../clock/index.ts';
-import { KeywardenError, notFound } from '../errors/index.ts';
+import { invalidField, KeywardenError, notFound } from '../errors/index.ts';
 import { newId } from '../ids/index.ts';
 import type { InvalidationChannel } from '../invalidation/index.ts';
 import { decryptSecret, encryptSecret } from '../secrets/index.ts';
@@ -14,6 +14,8 @@ import {
   type UpstreamTimeouts,
   type UpstreamType,
 } from '../store/index.ts';
+import type { UpstreamHostGuard } from './host-guard.ts';
+import { ALWAYS_REFUSED } from './host-policy.ts';
 import {
   DEFAULT_AUTH_HEADER,
   DEFAULT_AUTH_SCHEME,
@@ -53,6 +55,14 @@ export interface CreateUpstreamInput {
  */
 export type UpdateUpstreamInput = Partial<Omit<CreateUpstreamInput, 'type'>>;
 
+export interface UpdateUpstreamOptions {
+  /**
+   * Move an upstream to another origin with the secret it has. Only for callers the route
+   * found to hold `upstreams:admin`: without it, a new origin needs the secret again.
+   */
+  keepSecretOnOriginChange?: boolean;
+}
+
 export interface ResolvedUpstream {
   upstream: UpstreamRecord;
   /** The plaintext secret: for the gateway to inject, never to return, log or audit. */
@@ -72,17 +82,42 @@ export class UpstreamService {
   readonly #clock: Clock;
   readonly #invalidation: InvalidationChannel;
   readonly #masterKey: Buffer;
+  readonly #hosts: UpstreamHostGuard;
 
   constructor(deps: {
     store: Store;
     clock: Clock;
     invalidation: InvalidationChannel;
     masterKey: Buffer;
+    hosts: UpstreamHostGuard;
   }) {
     this.#store = deps.store;
     this.#clock = deps.clock;
     this.#invalidation = deps.invalidation;
     this.#masterKey = deps.masterKey;
+    this.#hosts = deps.hosts;
+  }
+
+  /**
+   * Stored upstreams whose host the policy refuses as written (no lookup): they were created
+   * before it, and are named in the start log and /readyz until their base URL is changed.
+   * `tolerated`: they still work (loopback, this node's port); otherwise every connect fails.
+   */
+  async refusedByHostPolicy(): Promise<
+    { name: string; host: string; reason: string; tolerated: boolean }[]
+  > {
+    const refused = [];
+    for (const upstream of await this.#store.upstreams.list()) {
+      const verdict = this.#hosts.verdictFor(upstream.baseUrl);
+      if (!verdict.allowed)
+        refused.push({
+          name: upstream.name,
+          host: verdict.subject,
+          reason: verdict.reason,
+          tolerated: !ALWAYS_REFUSED.has(verdict.reason),
+        });
+    }
+    return refused;
   }
 
   list(): Promise<UpstreamRecord[]> {
@@ -121,6 +156,8 @@ export class UpstreamService {
     const routes = validateRoutes(input.routes ?? []);
     const prices = pricesFrom(input.prices ?? {});
     if (input.secret !== undefined && input.secret !== null) validateSecret(input.secret);
+    // Last: the one check that may wait for a lookup runs on input known to be well-formed.
+    await this.#hosts.checkBaseUrl(baseUrl);
 
     const now = this.#clock.now();
     const id = newId('ups', now);
@@ -167,7 +204,12 @@ export class UpstreamService {
     return upstream;
   }
 
-  async update(ref: string, input: UpdateUpstreamInput, actor: Actor): Promise<UpstreamRecord> {
+  async update(
+    ref: string,
+    input: UpdateUpstreamInput,
+    actor: Actor,
+    options: UpdateUpstreamOptions = {},
+  ): Promise<UpstreamRecord> {
     const current = await this.get(ref);
     const patch: UpstreamPatch = {};
     if (input.name !== undefined) {
@@ -192,6 +234,17 @@ export class UpstreamService {
       patch.timeouts = mergeTimeouts(current.timeouts, input.timeouts);
     if (input.routes !== undefined) patch.routes = validateRoutes(input.routes);
     if (input.prices !== undefined) patch.prices = pricesFrom(input.prices);
+    const origin = originChange(current.baseUrl, patch.baseUrl);
+    // The secret is write-only: whoever moves it to another origin must be able to write it.
+    // Otherwise `upstreams:write` alone could send it to a host of the caller's choosing.
+    const keptSecret =
+      origin !== null && current.secretSealed !== null && input.secret === undefined;
+    if (keptSecret && !options.keepSecretOnOriginChange)
+      throw invalidField(
+        '/secret',
+        `changing the origin (scheme, host or port) of an upstream that has a secret needs the secret again in the same request (or null to remove it); a holder of upstreams:admin may set keepSecretOnOriginChange instead`,
+      );
+    if (patch.baseUrl !== undefined) await this.#hosts.checkBaseUrl(patch.baseUrl);
 
     const now = this.#clock.now();
     patch.updatedAt = now;
@@ -211,6 +264,8 @@ export class UpstreamService {
             ...(renamed ? { previousName: current.name } : {}),
             fields: Object.keys(input),
             secretChanged: input.secret !== undefined,
+            ...(origin ? { previousOrigin: origin.from, origin: origin.to } : {}),
+            ...(keptSecret ? { secretKeptOnOriginChange: true } : {}),
           },
         ),
       );
@@ -266,6 +321,17 @@ export class UpstreamService {
       name: upstream.name,
     });
   }
+}
+
+/** The origins before and after, when a new base URL moves the upstream to another one. */
+function originChange(
+  current: string,
+  next: string | undefined,
+): { from: string; to: string } | null {
+  if (next === undefined) return null;
+  const from = new URL(current).origin;
+  const to = new URL(next).origin;
+  return from === to ? null : { from, to };
 }
 
 function nameTaken(name: string): KeywardenError {

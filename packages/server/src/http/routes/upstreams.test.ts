@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CLI_ACTOR } from '../../audit/index.ts';
 import type { Invalidation } from '../../invalidation/index.ts';
 import { startTestNode, type TestNode } from '../../testing/harness.ts';
+import { testUpstreamNetwork } from '../../testing/upstream-network.ts';
 
 /** Test secrets are made at run time: nothing secret-shaped is committed. */
 const testSecret = () => `sk-test-${randomUUID()}`;
@@ -147,14 +149,15 @@ describe('upstreams API', () => {
 
     const changed = (
       await patch(created.id, {
-        baseUrl: 'https://b.test/openai',
+        // Same origin: the secret goes to the same server, so it need not be given again.
+        baseUrl: 'https://a.test/openai',
         authScheme: 'Token',
         environments: ['prod'],
         routes: [{ method: 'GET', path: '/models', scope: 'models:read' }],
         prices: {},
       })
     ).json();
-    assert.equal(changed.baseUrl, 'https://b.test/openai');
+    assert.equal(changed.baseUrl, 'https://a.test/openai');
     assert.equal(changed.authScheme, 'Token');
     assert.deepEqual(changed.environments, ['prod']);
     assert.equal(changed.routes.length, 1);
@@ -338,6 +341,82 @@ describe('upstreams API', () => {
     assert.equal(made.secretSealed, null);
   });
 
+  test('a new origin needs the secret again: upstreams:write cannot send it elsewhere', async () => {
+    const secret = testSecret();
+    secrets.push(secret);
+    const name = uniqueName();
+    const created = (
+      await create({ name, type: 'openai', baseUrl: 'https://a.test/v1', secret })
+    ).json();
+    const writer = await node.managementKey(['upstreams:write']);
+    const patchAs = (key: string, payload: Record<string, unknown>) =>
+      node.request({ method: 'PATCH', url: `/v1/upstreams/${name}`, payload, key });
+
+    // Another host, scheme or port, without the secret: refused, naming the field.
+    for (const baseUrl of ['https://evil.test/v1', 'http://a.test/v1', 'https://a.test:8443/v1']) {
+      const moved = await patchAs(writer, { baseUrl });
+      assert.equal(moved.statusCode, 400, baseUrl);
+      assert.match(String(moved.headers['content-type']), /^application\/problem\+json/);
+      assert.equal(moved.json().errors[0].field, '/secret', baseUrl);
+    }
+    assert.equal((await get(name)).json().baseUrl, 'https://a.test/v1', 'nothing was changed');
+    assert.equal((await node.kw.upstreams.resolve(name))?.secret, secret);
+
+    // The flag is for upstreams:admin only.
+    const flagged = await patchAs(writer, {
+      baseUrl: 'https://evil.test/v1',
+      keepSecretOnOriginChange: true,
+    });
+    assert.equal(flagged.statusCode, 403);
+    assert.equal(flagged.json().code, 'INSUFFICIENT_SCOPE');
+    assert.match(flagged.json().detail, /upstreams:admin/);
+    assert.equal((await get(name)).json().baseUrl, 'https://a.test/v1');
+
+    // Same origin, another path: the secret stays with the same server.
+    assert.equal((await patchAs(writer, { baseUrl: 'https://a.test/v2' })).statusCode, 200);
+    // With the secret given again (or removed), a writer may move it.
+    const second = testSecret();
+    secrets.push(second);
+    const moved = await patchAs(writer, { baseUrl: 'https://b.test/v1', secret: second });
+    assert.equal(moved.statusCode, 200, moved.body);
+    assert.equal((await node.kw.upstreams.resolve(name))?.secret, second);
+    // An admin may move it with the secret it has, saying so.
+    const admin = await node.managementKey(['upstreams:admin']);
+    const kept = await patchAs(admin, {
+      baseUrl: 'https://c.test/v1',
+      keepSecretOnOriginChange: true,
+    });
+    assert.equal(kept.statusCode, 200, kept.body);
+    assert.equal((await node.kw.upstreams.resolve(name))?.secret, second);
+    // Without a secret there is nothing to exfiltrate: no need to give one.
+    assert.equal((await patchAs(writer, { secret: null })).statusCode, 200);
+    assert.equal((await patchAs(writer, { baseUrl: 'https://d.test' })).statusCode, 200);
+
+    const audit = (
+      await node.request({ method: 'GET', url: `/v1/audit?targetId=${created.id}` })
+    ).json();
+    const updates = audit.data
+      .filter((e: { action: string }) => e.action === 'upstream.update')
+      .reverse()
+      .map((e: { details: Record<string, unknown> }) => e.details);
+    assert.deepEqual(
+      updates.map((d: Record<string, unknown>) => [
+        d.previousOrigin,
+        d.origin,
+        d.secretChanged,
+        d.secretKeptOnOriginChange,
+      ]),
+      [
+        [undefined, undefined, false, undefined],
+        ['https://a.test', 'https://b.test', true, undefined],
+        ['https://b.test', 'https://c.test', false, true],
+        [undefined, undefined, true, undefined],
+        ['https://c.test', 'https://d.test', false, undefined],
+      ],
+    );
+    assert.ok(!JSON.stringify(audit).includes(secret) && !JSON.stringify(audit).includes(second));
+  });
+
   test('no secret in any answer, log line, audit entry, or the database files', async () => {
     // Every secret this suite set, plus one more, through every route.
     const secret = testSecret();
@@ -373,5 +452,107 @@ describe('upstreams API', () => {
         /"secret":\{"anyOf":\[\{[^}]*"x-keywarden-secret":true/,
         'the secret field is marked as a secret in the OpenAPI document',
       );
+  });
+});
+
+describe('upstreams API: the host policy on baseUrl', () => {
+  let node: TestNode;
+  before(async () => {
+    node = await startTestNode({
+      env: { KEYWARDEN_UPSTREAM_ALLOW_LOOPBACK: 'false' },
+      upstreamNetwork: testUpstreamNetwork({
+        names: {
+          'evil.test': ['169.254.169.254'],
+          'mixed.test': ['198.51.100.7', 'fe80::1'],
+          'ollama.test': ['127.0.0.1'],
+          'models.test': ['10.0.0.5'],
+        },
+      }),
+    });
+  });
+  after(() => node.close());
+
+  let counter = 0;
+  const create = (baseUrl: string) =>
+    node.request({
+      method: 'POST',
+      url: '/v1/upstreams',
+      payload: { name: `policy-${++counter}`, type: 'http', baseUrl },
+    });
+
+  test('link-local, metadata, unspecified, loopback: 400 naming baseUrl, on create and update', async () => {
+    const refused = [
+      'http://169.254.169.254/latest',
+      'http://2852039166/',
+      'http://0251.0376.0251.0376/',
+      'http://0xa9fea9fe/',
+      'http://[fe80::1]/',
+      'http://[::ffff:169.254.169.254]/',
+      'http://[::169.254.169.254]/',
+      'http://[64:ff9b::169.254.169.254]/',
+      'http://metadata.google.internal/computeMetadata/v1',
+      'http://0.0.0.0:8080',
+      'http://[::]:8080',
+      'http://127.0.0.1:11434',
+      'http://localhost:11434',
+      'http://[::1]:11434',
+      'http://evil.test/',
+      'http://mixed.test/',
+      'http://ollama.test:11434/',
+    ];
+    for (const baseUrl of refused) {
+      const res = await create(baseUrl);
+      assert.equal(res.statusCode, 400, baseUrl);
+      assert.equal(res.json().code, 'VALIDATION_FAILED', baseUrl);
+      assert.equal(res.json().errors[0].field, '/baseUrl', baseUrl);
+    }
+    const ok = await create('http://10.0.0.5:3000/api');
+    assert.equal(ok.statusCode, 201, ok.body);
+    for (const baseUrl of ['http://169.254.169.254', 'http://localhost:3000']) {
+      const res = await node.request({
+        method: 'PATCH',
+        url: `/v1/upstreams/${ok.json().id}`,
+        payload: { baseUrl },
+      });
+      assert.equal(res.statusCode, 400, baseUrl);
+      assert.equal(res.json().errors[0].field, '/baseUrl');
+    }
+    assert.equal((await node.kw.upstreams.get(ok.json().id)).baseUrl, 'http://10.0.0.5:3000/api');
+  });
+
+  test('private networks and names that resolve there are allowed', async () => {
+    for (const baseUrl of [
+      'http://10.0.0.5:3000/api',
+      'http://192.168.1.20',
+      'http://[fd12::5]:8000',
+      'http://models.test:8000/v1',
+      'https://api.openai.test',
+    ]) {
+      assert.equal((await create(baseUrl)).statusCode, 201, baseUrl);
+    }
+  });
+
+  test("loopback with KEYWARDEN_UPSTREAM_ALLOW_LOOPBACK=true, but never keywarden's own port", async () => {
+    const loopbackNode = await startTestNode();
+    try {
+      await loopbackNode.app.listen({ port: 0, host: '127.0.0.1' });
+      const port = (loopbackNode.app.server.address() as AddressInfo).port;
+      const createOn = (baseUrl: string) =>
+        loopbackNode.request({
+          method: 'POST',
+          url: '/v1/upstreams',
+          payload: { name: `loop-${++counter}`, type: 'http', baseUrl },
+        });
+      assert.equal((await createOn('http://127.0.0.1:11434')).statusCode, 201);
+      assert.equal((await createOn('http://localhost:11434')).statusCode, 201);
+      for (const baseUrl of [`http://127.0.0.1:${port}`, `http://localhost:${port}/v1`]) {
+        const self = await createOn(baseUrl);
+        assert.equal(self.statusCode, 400, baseUrl);
+        assert.match(self.json().errors[0].message, /own listening address/);
+      }
+      assert.equal((await createOn('http://169.254.169.254')).statusCode, 400);
+    } finally {
+      await loopbackNode.close();
+    }
   });
 });

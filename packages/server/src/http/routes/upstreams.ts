@@ -1,6 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { hasScopes } from '@keywarden/core';
 import { Type } from 'typebox';
 import type { Keywarden } from '../../app/index.ts';
+import { sendProblem } from '../problem.ts';
 import {
   CreateUpstreamBody,
   ErrorResponses,
@@ -10,6 +12,9 @@ import {
 } from '../schemas.ts';
 import { upstreamToJson } from '../serialize.ts';
 
+/** Moving an upstream's secret to another origin without supplying it again. */
+const KEEP_SECRET_SCOPE = 'upstreams:admin';
+
 /**
  * Gateway upstreams. The secret is write-only: it goes in on create or PATCH (a new value
  * rotates it, null removes it) and never comes out; answers say `hasSecret` and `secretHint`.
@@ -17,6 +22,17 @@ import { upstreamToJson } from '../serialize.ts';
 export function upstreamRoutes(kw: Keywarden): FastifyPluginAsyncTypebox {
   return async (app) => {
     const tags = ['upstreams'];
+    // Where this node really listens (port 0 becomes a port here): an upstream there is a loop.
+    app.addHook('onListen', async () => {
+      kw.upstreamHosts.listeningOn(app.server.address());
+      for (const refused of await kw.upstreams.refusedByHostPolicy())
+        app.log.warn(
+          { upstream: refused.name, host: refused.host, reason: refused.reason },
+          refused.tolerated
+            ? `upstream ${refused.name}: the host policy refuses ${refused.host} (${refused.reason}); it keeps working until its base URL is changed`
+            : `upstream ${refused.name}: the host policy refuses ${refused.host} (${refused.reason}); every request to it fails until its base URL is changed`,
+        );
+    });
 
     app.post(
       '/v1/upstreams',
@@ -74,8 +90,24 @@ export function upstreamRoutes(kw: Keywarden): FastifyPluginAsyncTypebox {
           response: { 200: UpstreamSchema, ...ErrorResponses },
         },
       },
-      async (request) =>
-        upstreamToJson(await kw.upstreams.update(request.params.id, request.body, request.actor!)),
+      async (request, reply) => {
+        const { keepSecretOnOriginChange, ...input } = request.body;
+        if (keepSecretOnOriginChange === true) {
+          const caller = await kw.store.keys.findById(request.actor!.id);
+          if (!caller || !hasScopes(caller.scopes, [KEEP_SECRET_SCOPE]))
+            return sendProblem(
+              reply,
+              'INSUFFICIENT_SCOPE',
+              `keepSecretOnOriginChange needs the management scope ${KEEP_SECRET_SCOPE}`,
+              [{ field: '/keepSecretOnOriginChange', message: `needs ${KEEP_SECRET_SCOPE}` }],
+            );
+        }
+        return upstreamToJson(
+          await kw.upstreams.update(request.params.id, input, request.actor!, {
+            keepSecretOnOriginChange,
+          }),
+        );
+      },
     );
 
     app.delete(
