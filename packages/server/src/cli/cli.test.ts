@@ -575,3 +575,18 @@ describe('keywarden CLI, end to end against a started server', () => {
     }
   });
 });
+
+test('keywarden prices shows the built-in OpenAI prices and their source, without a server', async () => {
+  const one = await cli(['prices', 'gpt-4', '--json']);
+  assert.equal(one.code, 0, one.stderr);
+  const answer = JSON.parse(one.stdout);
+  assert.deepEqual(answer.data, [
+    { model: 'gpt-4', inputUsdPerMTok: '30.00', outputUsdPerMTok: '60.00', longContext: null },
+  ]);
+  assert.equal(answer.source.date, '2026-09-23');
+  const table = await cli(['prices']);
+  assert.match(table.stdout, /gpt-4o-mini +│ \$0\.15 +│ \$0\.60/);
+  assert.match(table.stdout, /https:\/\/platform\.openai\.com\/docs\/pricing/);
+  const unknown = await cli(['prices', 'my-own-model']);
+  assert.match(unknown.stdout, /my-own-model +│ no price/);
+});

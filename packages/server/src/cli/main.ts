@@ -5,6 +5,7 @@ import { registerAdminKey } from './commands/admin-key.ts';
 import { registerAudit } from './commands/audit.ts';
 import { registerKeys } from './commands/keys.ts';
 import { registerOwners } from './commands/owners.ts';
+import { registerPrices } from './commands/prices.ts';
 import { registerProjects } from './commands/projects.ts';
 import { registerScan } from './commands/scan.ts';
 import { registerStart } from './commands/start.ts';
@@ -24,6 +25,7 @@ export function buildCli(): Command {
   registerUpstreams(program);
   registerAudit(program);
   registerUsage(program);
+  registerPrices(program);
   registerScan(program);
   return program;
 }

@@ -75,6 +75,8 @@ describe('GET /v1/usage', () => {
           tokensIn: 0,
           tokensOut: 0,
           costMicros: 0,
+          costUsd: '0.000000',
+          unpriced: 0,
           latencyMsAvg: 4,
         },
         {
@@ -84,6 +86,8 @@ describe('GET /v1/usage', () => {
           tokensIn: 3,
           tokensOut: 4,
           costMicros: 50,
+          costUsd: '0.000050',
+          unpriced: 0,
           latencyMsAvg: 4,
         },
       ],

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { parseTimestamp } from '../../keys/index.ts';
+import { formatUsd } from '../../money/index.ts';
 import type { UsageService } from '../../usage/index.ts';
 import { VERIFY_CODES, type VerifyCode } from '../../verify/index.ts';
 import { ErrorResponses } from '../schemas.ts';
@@ -36,10 +37,20 @@ export const UsageReportSchema = Type.Object(
         start: Timestamp,
         outcome: Type.Optional(Outcome),
         count: Type.Integer(),
-        cost: Type.Integer(),
+        cost: Type.Integer({ description: 'Credits spent (not money)' }),
         tokensIn: Type.Integer(),
         tokensOut: Type.Integer(),
-        costMicros: Type.Integer(),
+        costMicros: Type.Integer({
+          description: 'Money in millionths of a dollar (exact), priced calls only',
+        }),
+        costUsd: Type.String({
+          pattern: '^\\d+\\.\\d{6}$',
+          description: 'The same money as an exact decimal string, e.g. "0.000012"',
+        }),
+        unpriced: Type.Integer({
+          description:
+            'Calls whose model has no price: their tokens are counted, their cost is unknown and not in costMicros',
+        }),
         latencyMsAvg: Type.Number(),
       }),
     ),
@@ -78,6 +89,7 @@ export function usageRoutes(usage: UsageService): FastifyPluginAsyncTypebox {
           data: report.buckets.map(({ bucketStart, ...bucket }) => ({
             start: new Date(bucketStart).toISOString(),
             ...bucket,
+            costUsd: formatUsd(bucket.costMicros),
           })),
         };
       },
