@@ -528,6 +528,20 @@ describe('keywarden CLI, end to end against a started server', () => {
     assert.equal(updated.models, null);
     assert.equal(updated.budgets, null);
     assert.equal(updated.ratelimits, null);
+    const tiny = await cli(
+      ['keys', 'create', '--name', 'tiny', '--budget', 'daily=0.001/day'],
+      env(),
+    );
+    assert.equal(tiny.code, 0, tiny.stderr);
+    assert.match(
+      tiny.stderr,
+      /warning: budget "daily" \(\$0\.0010\) is less than what one request without max_tokens reserves/,
+    );
+    const tinyId = JSON.parse((await cli(['keys', 'list', '--json'], env())).stdout).data.find(
+      (k: { name: string }) => k.name === 'tiny',
+    ).id;
+    const shown = await cli(['keys', 'show', tinyId], env());
+    assert.match(shown.stdout, /^budgets +daily=\$0\.001\/day$/m, 'not [object Object]');
     const bad = await cli(['keys', 'update', key.id, '--budget', 'monthly=25'], env());
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /NAME=AMOUNT\/PERIOD/);

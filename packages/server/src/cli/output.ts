@@ -21,8 +21,9 @@ export function printTable(rows: Array<Record<string, unknown>>, columns: string
 }
 
 export function printRecord(record: Record<string, unknown>): void {
-  const width = Math.max(...Object.keys(record).map((k) => k.length));
-  for (const [k, v] of Object.entries(record)) {
+  const { warnings: _warnings, ...fields } = record;
+  const width = Math.max(...Object.keys(fields).map((k) => k.length));
+  for (const [k, v] of Object.entries(fields)) {
     process.stdout.write(`${k.padEnd(width)}  ${formatCell(v)}\n`);
   }
 }
@@ -64,6 +65,13 @@ export function usd(units: number): string {
 export function output(value: unknown, options: OutputOptions, human: () => void): void {
   if (options.json) printJson(value);
   else human();
+}
+
+/** An answer's `warnings` (e.g. a budget too small for one request), on stderr, also with --json. */
+export function printWarnings(answer: object): void {
+  if (!('warnings' in answer)) return;
+  if (!Array.isArray(answer.warnings)) return;
+  for (const warning of answer.warnings) process.stderr.write(`warning: ${String(warning)}\n`);
 }
 
 /** The one place a plaintext key is printed: on its own line, with the warning. */

@@ -142,4 +142,41 @@ describe('gateway accounting', () => {
       /the budget "total" has \$0\.0001 left of \$0\.0001 in total \(it never resets\)/,
     );
   });
+
+  test('a budget smaller than one default reservation warns on create, update and owners', async () => {
+    const created = await node.request({
+      method: 'POST',
+      url: '/v1/keys',
+      payload: { name: 'tiny', budgets: [{ name: 'daily', amount: 0.001, period: 'day' }] },
+    });
+    assert.equal(created.statusCode, 201, created.body);
+    // 4,096 default output tokens at $0.40 per 1M (ada, first of the cheapest): $0.0016384.
+    assert.deepEqual(created.json().warnings, [
+      'budget "daily" ($0.0010) is less than what one request without max_tokens reserves: 4,096 output tokens of ada, the cheapest model allowed, reserve $0.001639. Such requests will be refused; requests that set max_tokens low enough pass',
+    ]);
+    const id = created.json().id;
+    const roomy = await node.request({
+      method: 'PATCH',
+      url: `/v1/keys/${id}`,
+      payload: { budgets: [{ name: 'daily', amount: 1, period: 'day' }] },
+    });
+    assert.equal(roomy.statusCode, 200, roomy.body);
+    assert.equal(roomy.json().warnings, undefined);
+    const gpt4 = await node.request({
+      method: 'PATCH',
+      url: `/v1/keys/${id}`,
+      payload: { models: ['gpt-4'], budgets: [{ name: 'daily', amount: 0.2, period: 'day' }] },
+    });
+    assert.match(
+      gpt4.json().warnings[0],
+      /4,096 output tokens of gpt-4, the cheapest model allowed, reserve \$0\.24576\./,
+    );
+    const owner = await node.request({
+      method: 'PUT',
+      url: '/v1/owners/tiny-team',
+      payload: { budgets: [{ name: 'team', amount: 0.0001, period: 'month' }] },
+    });
+    assert.equal(owner.statusCode, 200, owner.body);
+    assert.match(owner.json().warnings[0], /^budget "team" \(\$0\.0001\) is less than/);
+  });
 });

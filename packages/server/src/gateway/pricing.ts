@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { ModelPrice } from '../store/index.ts';
+import { modelAllowed } from './models.ts';
 import { type ListedPrice, OPENAI_PRICES } from './openai-prices.ts';
 
 /**
@@ -87,6 +88,25 @@ function lookup(
     if (price) return price;
   }
   return undefined;
+}
+
+/**
+ * The least a request with no output limit reserves among the models an allowlist lets a key
+ * call (null: any): `outputTokens` of the listed model with the cheapest output, its prompt
+ * left out (so this is a floor). Null when no allowed listed model has an output price.
+ */
+export function cheapestReservation(
+  table: PriceTable,
+  allowlist: readonly string[] | null,
+  outputTokens: number,
+): { model: string; costMicros: number } | null {
+  let cheapest: { model: string; costMicros: number } | null = null;
+  for (const [model, price] of table.entries()) {
+    if (price.outputMicrosPerMTok === 0 || !modelAllowed(allowlist, model)) continue;
+    const cost = costMicros(price, 0, outputTokens);
+    if (!cheapest || cost < cheapest.costMicros) cheapest = { model, costMicros: cost };
+  }
+  return cheapest;
 }
 
 /** Micros for the tokens, rounded up; a long-context request pays its tier for all of them. */

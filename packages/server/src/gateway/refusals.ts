@@ -51,6 +51,28 @@ export function budgetRefusal(budgets: readonly BudgetResult[], request: Reserva
   );
 }
 
+/**
+ * Warnings for budgets too small for one request that sets no max_tokens: every such request
+ * reserves the configured default output and would be refused, which looks like a spent
+ * budget on a fresh key. `cheapest` is the smallest such reservation among the models the
+ * key may call (pricing.ts `cheapestReservation`).
+ */
+export function smallBudgetWarnings(
+  budgets: ReadonlyArray<{ name: string; amountMicros: number }> | null,
+  cheapest: { model: string; costMicros: number } | null,
+  outputTokens: number,
+): string[] {
+  if (!budgets || !cheapest) return [];
+  return budgets
+    .filter((budget) => budget.amountMicros < cheapest.costMicros)
+    .map(
+      (budget) =>
+        `budget "${budget.name}" (${dollars(budget.amountMicros)}) is less than what one request without max_tokens reserves: ` +
+        `${tokens(outputTokens)} output tokens of ${cheapest.model}, the cheapest model allowed, reserve ${dollars(cheapest.costMicros)}. ` +
+        'Such requests will be refused; requests that set max_tokens low enough pass',
+    );
+}
+
 /** A budgeted key called a model without a price: what to do about it. */
 export function unpricedModelRefusal(model: string | null, upstream: string): string {
   const shown = model ?? '(no model)';
