@@ -108,6 +108,13 @@ describe('keywarden CLI, end to end against a started server', () => {
   test('start on an empty store prints one management key, once, and never logs it', async () => {
     assert.equal(checkKeyFormat(adminKey).ok, true);
     assert.equal(output.split(adminKey).length - 1, 1);
+    const box = errors.split('\n').filter((line) => /^ +[┌│└]/.test(line));
+    assert.equal(box.length, 5, errors);
+    assert.equal(
+      new Set(box.map((line) => line.length)).size,
+      1,
+      `a box that fits:\n${box.join('\n')}`,
+    );
   });
 
   test('keys create prints the key once; list, show, update and revoke work with --json', async () => {

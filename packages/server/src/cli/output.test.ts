@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatCell, usd } from './output.ts';
+import { boxed, formatCell, usd } from './output.ts';
 
 test('keys show: budgets and rate limits as a person writes them, never [object Object]', () => {
   assert.equal(
@@ -21,4 +21,10 @@ test('keys show: budgets and rate limits as a person writes them, never [object 
   assert.equal(formatCell(['a', 'b']), 'a b');
   assert.equal(formatCell(null), '-');
   assert.equal(usd(8.2), '$8.20');
+});
+
+test('the first-start box fits its text: every line as wide as the others', () => {
+  const box = boxed(['A management key with the `admin` scope was created.', 'short']).split('\n');
+  assert.equal(new Set(box.map((line) => line.length)).size, 1, box.join('\n'));
+  assert.equal(box[1], '  │ A management key with the `admin` scope was created. │');
 });

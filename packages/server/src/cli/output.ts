@@ -74,6 +74,15 @@ export function printWarnings(answer: object): void {
   for (const warning of answer.warnings) process.stderr.write(`warning: ${String(warning)}\n`);
 }
 
+/** Lines in a box sized to the longest (the sides were once hand-drawn, one short). */
+export function boxed(lines: readonly string[]): string {
+  const width = Math.max(...lines.map((line) => line.length));
+  const rule = '─'.repeat(width + 2);
+  return [`  ┌${rule}┐`, ...lines.map((line) => `  │ ${line.padEnd(width)} │`), `  └${rule}┘`].join(
+    '\n',
+  );
+}
+
 /** The one place a plaintext key is printed: on its own line, with the warning. */
 export function printNewKey(plaintext: string, what: string): void {
   process.stderr.write(
