@@ -83,7 +83,7 @@ export function registerUsage(program: Command): void {
   )
     .option('--key <id>', 'only this key')
     .option('--owner <id>', 'only keys of this owner')
-    .option('--project <id>', 'only keys of this project (id)')
+    .option('--project <project>', 'only keys of this project (id or name)')
     .option('--env <env>', 'only keys of this environment')
     .option('--outcome <code>', 'only this verification outcome, e.g. VALID, RATE_LIMITED')
     .option('--from <iso>', 'start, inclusive, ISO 8601 (default: 24 h before --to)')
@@ -101,7 +101,7 @@ export function registerUsage(program: Command): void {
       const params: Array<[string, string | undefined]> = [
         ['keyId', o.key],
         ['ownerId', o.owner],
-        ['projectId', o.project],
+        ['project', o.project],
         ['env', o.env],
         ['outcome', o.outcome],
         ['from', o.from],

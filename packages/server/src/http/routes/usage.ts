@@ -15,6 +15,13 @@ export const UsageQuerystring = Type.Object(
     keyId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     ownerId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     projectId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    project: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description: 'A project by id or name (as `keys list` takes it); 404 when there is none',
+      }),
+    ),
     env: Type.Optional(Type.String({ pattern: '^[a-z]{2,10}$' })),
     outcome: Type.Optional(Outcome),
     from: Type.Optional(
@@ -62,7 +69,10 @@ export const UsageReportSchema = Type.Object(
  * Usage over time from the roll-ups: buckets starting in `[from, to)` that saw events, at
  * most 1,440 of them. The caller's management key needs `usage:read`.
  */
-export function usageRoutes(usage: UsageService): FastifyPluginAsyncTypebox {
+export function usageRoutes(
+  usage: UsageService,
+  projects?: { get(ref: string): Promise<{ id: string }> },
+): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/v1/usage',
@@ -76,9 +86,17 @@ export function usageRoutes(usage: UsageService): FastifyPluginAsyncTypebox {
         },
       },
       async (request) => {
-        const { from, to, ...rest } = request.query;
+        const { from, to, project, ...rest } = request.query;
+        // A name is resolved as `keys list` resolves it; an unknown project is a 404, not "(none)".
+        const projectId =
+          project === undefined
+            ? rest.projectId
+            : projects
+              ? (await projects.get(project)).id
+              : project;
         const report = await usage.report({
           ...rest,
+          ...(projectId !== undefined && { projectId }),
           from: parseTimestamp('query/from', from) ?? undefined,
           to: parseTimestamp('query/to', to) ?? undefined,
         });
