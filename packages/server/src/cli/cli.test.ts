@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { checkKeyFormat } from '@keywarden/core';
+import { checkKeyFormat, generateKey } from '@keywarden/core';
 import { openKeywarden } from '../app/index.ts';
 import { loadConfig } from '../config/index.ts';
 
@@ -610,4 +610,52 @@ test('keywarden prices shows the built-in OpenAI prices and their source, withou
   assert.match(table.stdout, /https:\/\/platform\.openai\.com\/docs\/pricing/);
   const unknown = await cli(['prices', 'my-own-model']);
   assert.match(unknown.stdout, /my-own-model +│ no price/);
+});
+
+test('npm run keywarden works in the directory it was run from (INIT_CWD), for every relative path', async () => {
+  const caller = mkdtempSync(join(tmpdir(), 'kw-caller-'));
+  try {
+    const leaked = generateKey({ prefix: 'kw', env: 'prod' });
+    writeFileSync(join(caller, '.env'), `KEYWARDEN_KEY=${leaked}\n`);
+    writeFileSync(join(caller, 'admin-key'), 'kwadmin_mgmt_not-a-real-key\n', { mode: 0o600 });
+    // As npm runs the script: from the package root, the caller's directory in INIT_CWD.
+    const npm = { INIT_CWD: caller, npm_lifecycle_event: 'keywarden' };
+    const root = fileURLToPath(new URL('../../../..', import.meta.url));
+    // stdin not a pipe: a bare `scan` would read a piped stdin instead of the directory.
+    const inRoot = (args: string[]) =>
+      new Promise<CliResult>((resolve, reject) => {
+        const child = spawn(process.execPath, [BIN, ...args], {
+          cwd: root,
+          env: { ...process.env, KEYWARDEN_ADMIN_KEY: '', ...npm },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (chunk) => {
+          stdout += String(chunk);
+        });
+        child.stderr.on('data', (chunk) => {
+          stderr += String(chunk);
+        });
+        child.once('error', reject);
+        child.once('close', (code) => resolve({ stdout, stderr, code: code ?? -1 }));
+      });
+    const relative = await inRoot(['scan', '.env', '--format', 'json']);
+    assert.equal(relative.code, 1, `a finding: exit 1\n${relative.stderr}`);
+    assert.equal(JSON.parse(relative.stdout).findings.length, 1);
+    const bare = await inRoot(['scan', '--format', 'json']);
+    assert.equal(JSON.parse(bare.stdout).findings.length, 1, 'a bare scan scans the caller');
+    // --key-file is the caller's too: read (and refused by the server's absence), not missing.
+    const keyFile = await inRoot([
+      'keys',
+      'list',
+      '--key-file',
+      'admin-key',
+      '--url',
+      'http://127.0.0.1:9',
+    ]);
+    assert.doesNotMatch(keyFile.stderr, /ENOENT|no such file/i);
+  } finally {
+    rmSync(caller, { recursive: true, force: true });
+  }
 });
