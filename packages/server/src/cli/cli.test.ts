@@ -643,6 +643,7 @@ test('npm run keywarden works in the directory it was run from (INIT_CWD), for e
     const relative = await inRoot(['scan', '.env', '--format', 'json']);
     assert.equal(relative.code, 1, `a finding: exit 1\n${relative.stderr}`);
     assert.equal(JSON.parse(relative.stdout).findings.length, 1);
+    assert.doesNotMatch(relative.stderr, /scanning…/, 'no progress line when stderr is piped');
     const bare = await inRoot(['scan', '--format', 'json']);
     assert.equal(JSON.parse(bare.stdout).findings.length, 1, 'a bare scan scans the caller');
     // --key-file is the caller's too: read (and refused by the server's absence), not missing.
