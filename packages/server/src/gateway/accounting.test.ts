@@ -179,4 +179,38 @@ describe('gateway accounting', () => {
     assert.equal(owner.statusCode, 200, owner.body);
     assert.match(owner.json().warnings[0], /^budget "team" \(\$0\.0001\) is less than/);
   });
+
+  test("the lesson's snippet: new OpenAI() from OPENAI_API_KEY / OPENAI_BASE_URL, gpt-4, a budgeted key, cost in dollars", async () => {
+    const { id, key } = await node.createKey({
+      scopes: ['openai:write'],
+      budgets: [{ name: 'monthly', amount: 5, period: 'month' }],
+    });
+    const saved = { key: process.env.OPENAI_API_KEY, url: process.env.OPENAI_BASE_URL };
+    process.env.OPENAI_API_KEY = key;
+    process.env.OPENAI_BASE_URL = `${base}/gw/openai/v1`;
+    try {
+      mock.reset();
+      const client = new OpenAI({ maxRetries: 0 });
+      const completion = await client.chat.completions.create({
+        model: 'gpt-4',
+        messages: [{ role: 'user', content: 'Say hello' }],
+      });
+      assert.equal(completion.choices[0]?.message.content, MOCK_REPLY);
+    } finally {
+      for (const [name, value] of [
+        ['OPENAI_API_KEY', saved.key],
+        ['OPENAI_BASE_URL', saved.url],
+      ] as const)
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+    }
+    await node.kw.usage.flush();
+    const report = await node.request({ method: 'GET', url: `/v1/usage?keyId=${id}` });
+    const [bucket] = report.json().data;
+    const tokensIn = mockPromptTokens(mock.requests[0]?.json);
+    const expected = Math.ceil(tokensIn * 30 + mockCompletionTokens(MOCK_REPLY) * 60);
+    assert.equal(bucket.costMicros, expected);
+    assert.equal(bucket.costUsd, `0.${String(expected).padStart(6, '0')}`);
+    assert.equal(bucket.unpriced, 0);
+  });
 });
