@@ -66,6 +66,8 @@ export interface Keywarden {
   upstreamHosts: UpstreamHostGuard;
   /** `/gw/{upstream}/…`: the OpenAI-compatible gateway and reverse proxy. */
   gateway: Gateway;
+  /** The gateway's price table (built-in, overlaid by KEYWARDEN_PRICES_FILE). */
+  prices: PriceTable;
   close(): Promise<void>;
 }
 
@@ -229,6 +231,7 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
     onError: logError('writing credit balances failed'),
   });
   const metrics = new Metrics({ usage: () => usage.stats, cache: () => cache.size });
+  const prices = PriceTable.load(config.gateway.pricesFile);
   const verifier = new Verifier({
     store,
     hasher,
@@ -295,7 +298,7 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
       verifier,
       limiter,
       registry,
-      prices: PriceTable.load(config.gateway.pricesFile),
+      prices,
       usage,
       store,
       clock,
@@ -303,6 +306,7 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
       bodyLimitBytes: config.gateway.bodyLimitBytes,
       defaultMaxOutputTokens: config.gateway.defaultMaxOutputTokens,
     }),
+    prices,
     async close() {
       // Flush what is buffered before the store goes: no usage event or balance is lost.
       await usage.close();

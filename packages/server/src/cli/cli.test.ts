@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { checkKeyFormat } from '@keywarden/core';
+import { checkKeyFormat, generateKey } from '@keywarden/core';
 import { openKeywarden } from '../app/index.ts';
 import { loadConfig } from '../config/index.ts';
 
@@ -108,6 +108,13 @@ describe('keywarden CLI, end to end against a started server', () => {
   test('start on an empty store prints one management key, once, and never logs it', async () => {
     assert.equal(checkKeyFormat(adminKey).ok, true);
     assert.equal(output.split(adminKey).length - 1, 1);
+    const box = errors.split('\n').filter((line) => /^ +[┌│└]/.test(line));
+    assert.equal(box.length, 5, errors);
+    assert.equal(
+      new Set(box.map((line) => line.length)).size,
+      1,
+      `a box that fits:\n${box.join('\n')}`,
+    );
   });
 
   test('keys create prints the key once; list, show, update and revoke work with --json', async () => {
@@ -530,6 +537,20 @@ describe('keywarden CLI, end to end against a started server', () => {
     assert.equal(updated.models, null);
     assert.equal(updated.budgets, null);
     assert.equal(updated.ratelimits, null);
+    const tiny = await cli(
+      ['keys', 'create', '--name', 'tiny', '--budget', 'daily=0.001/day'],
+      env(),
+    );
+    assert.equal(tiny.code, 0, tiny.stderr);
+    assert.match(
+      tiny.stderr,
+      /warning: budget "daily" \(\$0\.0010\) is less than what one request without max_tokens reserves/,
+    );
+    const tinyId = JSON.parse((await cli(['keys', 'list', '--json'], env())).stdout).data.find(
+      (k: { name: string }) => k.name === 'tiny',
+    ).id;
+    const shown = await cli(['keys', 'show', tinyId], env());
+    assert.match(shown.stdout, /^budgets +daily=\$0\.001\/day$/m, 'not [object Object]');
     const bad = await cli(['keys', 'update', key.id, '--budget', 'monthly=25'], env());
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /NAME=AMOUNT\/PERIOD/);
@@ -576,4 +597,68 @@ describe('keywarden CLI, end to end against a started server', () => {
       await kw.close();
     }
   });
+});
+
+test('keywarden prices shows the built-in OpenAI prices and their source, without a server', async () => {
+  const one = await cli(['prices', 'gpt-4', '--json']);
+  assert.equal(one.code, 0, one.stderr);
+  const answer = JSON.parse(one.stdout);
+  assert.deepEqual(answer.data, [
+    { model: 'gpt-4', inputUsdPerMTok: '30.00', outputUsdPerMTok: '60.00', longContext: null },
+  ]);
+  assert.equal(answer.source.date, '2026-09-23');
+  const table = await cli(['prices']);
+  assert.match(table.stdout, /gpt-4o-mini +│ \$0\.15 +│ \$0\.60/);
+  assert.match(table.stdout, /https:\/\/platform\.openai\.com\/docs\/pricing/);
+  const unknown = await cli(['prices', 'my-own-model']);
+  assert.match(unknown.stdout, /my-own-model +│ no price/);
+});
+
+test('npm run keywarden works in the directory it was run from (INIT_CWD), for every relative path', async () => {
+  const caller = mkdtempSync(join(tmpdir(), 'kw-caller-'));
+  try {
+    const leaked = generateKey({ prefix: 'kw', env: 'prod' });
+    writeFileSync(join(caller, '.env'), `KEYWARDEN_KEY=${leaked}\n`);
+    writeFileSync(join(caller, 'admin-key'), 'kwadmin_mgmt_not-a-real-key\n', { mode: 0o600 });
+    // As npm runs the script: from the package root, the caller's directory in INIT_CWD.
+    const npm = { INIT_CWD: caller, npm_lifecycle_event: 'keywarden' };
+    const root = fileURLToPath(new URL('../../../..', import.meta.url));
+    // stdin not a pipe: a bare `scan` would read a piped stdin instead of the directory.
+    const inRoot = (args: string[]) =>
+      new Promise<CliResult>((resolve, reject) => {
+        const child = spawn(process.execPath, [BIN, ...args], {
+          cwd: root,
+          env: { ...process.env, KEYWARDEN_ADMIN_KEY: '', ...npm },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (chunk) => {
+          stdout += String(chunk);
+        });
+        child.stderr.on('data', (chunk) => {
+          stderr += String(chunk);
+        });
+        child.once('error', reject);
+        child.once('close', (code) => resolve({ stdout, stderr, code: code ?? -1 }));
+      });
+    const relative = await inRoot(['scan', '.env', '--format', 'json']);
+    assert.equal(relative.code, 1, `a finding: exit 1\n${relative.stderr}`);
+    assert.equal(JSON.parse(relative.stdout).findings.length, 1);
+    assert.doesNotMatch(relative.stderr, /scanning…/, 'no progress line when stderr is piped');
+    const bare = await inRoot(['scan', '--format', 'json']);
+    assert.equal(JSON.parse(bare.stdout).findings.length, 1, 'a bare scan scans the caller');
+    // --key-file is the caller's too: read (and refused by the server's absence), not missing.
+    const keyFile = await inRoot([
+      'keys',
+      'list',
+      '--key-file',
+      'admin-key',
+      '--url',
+      'http://127.0.0.1:9',
+    ]);
+    assert.doesNotMatch(keyFile.stderr, /ENOENT|no such file/i);
+  } finally {
+    rmSync(caller, { recursive: true, force: true });
+  }
 });

@@ -1,32 +1,11 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
+import { callerDirectory } from './caller-directory.ts';
 import { CliError, describeError } from './client.ts';
-import { registerAdminKey } from './commands/admin-key.ts';
-import { registerAudit } from './commands/audit.ts';
-import { registerKeys } from './commands/keys.ts';
-import { registerOwners } from './commands/owners.ts';
-import { registerProjects } from './commands/projects.ts';
-import { registerScan } from './commands/scan.ts';
-import { registerStart } from './commands/start.ts';
-import { registerUpstreams } from './commands/upstreams.ts';
-import { registerUsage } from './commands/usage.ts';
+import { buildCli } from './program.ts';
 
-export function buildCli(): Command {
-  const program = new Command('keywarden')
-    .description('keywarden: issue, verify, limit, meter, rotate and revoke API keys')
-    .version('0.1.0')
-    .showHelpAfterError();
-  registerStart(program);
-  registerAdminKey(program);
-  registerKeys(program);
-  registerOwners(program);
-  registerProjects(program);
-  registerUpstreams(program);
-  registerAudit(program);
-  registerUsage(program);
-  registerScan(program);
-  return program;
-}
+// Run where the user ran `npm run keywarden`, not in the repository root: caller-directory.ts.
+const caller = callerDirectory(process.env);
+if (caller && caller !== process.cwd()) process.chdir(caller);
 
 buildCli()
   .parseAsync(process.argv)

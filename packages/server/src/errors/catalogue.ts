@@ -17,7 +17,7 @@ export const ERROR_CATALOGUE = {
   MODEL_NOT_ALLOWED: { status: 403, title: 'The API key may not use this model' },
   RATE_LIMITED: { status: 429, title: 'Rate limit exceeded' },
   QUOTA_EXCEEDED: { status: 429, title: 'No credits left on this API key' },
-  BUDGET_EXCEEDED: { status: 429, title: 'The budget of this API key is spent' },
+  BUDGET_EXCEEDED: { status: 429, title: 'A budget does not allow this request' },
 
   // Request problems.
   VALIDATION_FAILED: { status: 400, title: 'The request is not valid' },

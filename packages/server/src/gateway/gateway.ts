@@ -36,6 +36,7 @@ import { modelAllowed } from './models.ts';
 import { openaiError } from './openai-errors.ts';
 import { OpenAIStreamMeter, type TokenUsage, usageFromResponse } from './openai-usage.ts';
 import { costMicros, type PriceTable } from './pricing.ts';
+import { budgetRefusal, type ReservationFacts, unpricedModelRefusal } from './refusals.ts';
 import type { ResolvedUpstream, UpstreamRegistry } from './registry.ts';
 import { SseSplitter } from './sse.ts';
 import { estimatePromptTokens, maxOutputTokens, tokensForText } from './tokens.ts';
@@ -87,6 +88,8 @@ interface Metering {
   estimatedIn: number;
   reservation: Reservation | null;
   tokenLimits: LimitResult[];
+  /** A call to a priced endpoint with a model that has none: its cost is unknown. */
+  unpriced: boolean;
 }
 
 export class Gateway {
@@ -187,7 +190,18 @@ export class Gateway {
     exchange.verdict = verdict;
     if (!verdict.valid) {
       drain(request.raw);
-      return this.#refuse(exchange, verdict.code as RejectionCode);
+      // A budgeted key refused for a model without a price is told that, and how to add one.
+      const unpricedForBudget =
+        verdict.code === 'MODEL_NOT_ALLOWED' &&
+        needsPrice &&
+        !price &&
+        Boolean(verdict.key?.budgets?.length) &&
+        (model === null || modelAllowed(verdict.key?.models ?? null, model));
+      return this.#refuse(
+        exchange,
+        verdict.code as RejectionCode,
+        unpricedForBudget ? unpricedModelRefusal(model, name) : undefined,
+      );
     }
 
     // Token limits and budgets: reserve an estimate now, settle with the real count later.
@@ -198,6 +212,7 @@ export class Gateway {
       estimatedIn: 0,
       reservation: null,
       tokenLimits: [],
+      unpriced: needsPrice && !price,
     };
     if (exchange.openai && verdict.key && verdict.project) {
       const { ownerId } = verdict.key;
@@ -206,29 +221,30 @@ export class Gateway {
       const budgets = budgetRules(verdict.key, owner);
       if (budgets.length > 0 && needsPrice && !price) {
         drain(request.raw);
-        return this.#refuse(
-          exchange,
-          'MODEL_NOT_ALLOWED',
-          `"${model ?? '(none)'}" has no price and the owner has a budget`,
-        );
+        return this.#refuse(exchange, 'MODEL_NOT_ALLOWED', unpricedModelRefusal(model, name));
       }
       metering.estimatedIn = json ? estimatePromptTokens(json) : 0;
       if (tokenLimits.length > 0 || budgets.length > 0) {
         const estimatedOut = json
           ? maxOutputTokens(json, endpoint ?? '', this.#deps.defaultMaxOutputTokens)
           : 0;
+        const reserved: ReservationFacts = {
+          costMicros: price ? costMicros(price, metering.estimatedIn, estimatedOut) : 0,
+          outputTokens: estimatedOut,
+          defaultOutput: json !== null && maxOutputTokens(json, endpoint ?? '', 0) === 0,
+        };
         const decision = await this.#deps.limiter.reserve({
           tokenLimits,
           tokens: metering.estimatedIn + estimatedOut,
           budgets,
-          costMicros: price ? costMicros(price, metering.estimatedIn, estimatedOut) : 0,
+          costMicros: reserved.costMicros,
           loadSpent: (subject, rule, periodStartMs) =>
             this.#spentSince(subject, rule, periodStartMs),
         });
         metering.tokenLimits = decision.tokenLimits;
         if (!decision.allowed) {
           drain(request.raw);
-          return this.#refuseReservation(exchange, decision);
+          return this.#refuseReservation(exchange, decision, reserved);
         }
         metering.reservation = decision.reservation;
       }
@@ -459,7 +475,11 @@ export class Gateway {
     return sendOpenAIError(reply, code, detail ?? missing);
   }
 
-  #refuseReservation(exchange: Exchange, decision: ReserveDecision): FastifyReply {
+  #refuseReservation(
+    exchange: Exchange,
+    decision: ReserveDecision,
+    reserved: ReservationFacts,
+  ): FastifyReply {
     const { reply } = exchange;
     if (decision.retryAfterSeconds !== null) {
       reply.header('retry-after', String(decision.retryAfterSeconds));
@@ -469,12 +489,9 @@ export class Gateway {
       reply.headers(openaiRateLimitHeaders(exchange.verdict.limits, decision.tokenLimits));
     const code = decision.code as RejectionCode;
     this.#record(exchange, 429, null, null, code);
-    const spent = decision.budgets.find(
-      (b) => b.remainingMicros <= 0 || b.spentMicros > b.amountMicros,
-    );
     const detail =
       code === 'BUDGET_EXCEEDED'
-        ? `budget "${spent?.name ?? ''}" allows no more this ${spent?.period ?? 'period'}`
+        ? budgetRefusal(decision.budgets, reserved)
         : 'token rate limit exceeded';
     return sendOpenAIError(reply, code, detail, { tokens: code === 'RATE_LIMITED' });
   }
@@ -507,6 +524,7 @@ export class Gateway {
       tokensIn: usage ? usage.input : null,
       tokensOut: usage ? usage.output : null,
       costMicros: price && usage ? costMicros(price, usage.input, usage.output) : null,
+      ...(usage && metering?.unpriced && { unpriced: true }),
     });
   }
 

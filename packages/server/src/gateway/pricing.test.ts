@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { modelAllowed } from './models.ts';
+import { OPENAI_PRICES, OPENAI_PRICES_SOURCE } from './openai-prices.ts';
 import { costMicros, PriceTable } from './pricing.ts';
 import { estimatePromptTokens, maxOutputTokens, tokensForText } from './tokens.ts';
 
@@ -76,4 +77,53 @@ test('token estimates: text of messages, prompts and inputs; reservations includ
     7,
     'strings are not numbers',
   );
+});
+
+test('the built-in list covers legacy and current OpenAI models at their listed prices', () => {
+  const table = PriceTable.load(undefined);
+  const dollars = (model: string) => {
+    const price = table.priceOf(model);
+    return price && [price.inputMicrosPerMTok / 1e6, price.outputMicrosPerMTok / 1e6];
+  };
+  // The lesson's own model (issue #13): $30 / $60 per million input / output tokens.
+  assert.deepEqual(dollars('gpt-4'), [30, 60]);
+  assert.deepEqual(dollars('gpt-4-0613'), [30, 60]);
+  assert.deepEqual(dollars('gpt-4-32k'), [60, 120]);
+  // Snapshots the longest-prefix rule would misprice are listed by name.
+  assert.deepEqual(dollars('gpt-4-0125-preview'), [10, 30], 'a turbo, not a gpt-4');
+  assert.deepEqual(dollars('gpt-4-1106-vision-preview'), [10, 30]);
+  assert.deepEqual(dollars('gpt-3.5-turbo-1106'), [1, 2]);
+  assert.deepEqual(dollars('gpt-3.5-turbo-instruct'), [1.5, 2]);
+  assert.deepEqual(dollars('gpt-4o-2024-05-13'), [5, 15]);
+  assert.deepEqual(dollars('davinci-002'), [2, 2], 'not the legacy davinci');
+  assert.deepEqual(dollars('babbage-002'), [0.4, 0.4]);
+  assert.deepEqual(dollars('text-davinci-003'), [20, 20]);
+  assert.deepEqual(dollars('gpt-5-pro'), [15, 120], 'not gpt-5');
+  assert.deepEqual(dollars('gpt-5.1-codex-mini'), [0.25, 2]);
+  assert.deepEqual(dollars('o1-pro'), [150, 600]);
+  assert.deepEqual(dollars('o3'), [2, 8], 'the price in force, not the launch price');
+  assert.deepEqual(dollars('text-embedding-3-small'), [0.02, 0]);
+  assert.deepEqual(dollars('computer-use-preview-2025-03-11'), [3, 12]);
+  assert.deepEqual(dollars('ft:gpt-4o-mini-2024-07-18:acme::abc123'), [0.3, 1.2]);
+  // Not chat, completion, embedding or responses text models: deliberately unpriced.
+  assert.equal(table.priceOf('whisper-1'), null);
+  assert.equal(table.priceOf('gpt-image-1'), null);
+});
+
+test('a long-context request pays the higher tier for all its tokens', () => {
+  const price = PriceTable.load(undefined).priceOf('gpt-5.4')!;
+  assert.equal(costMicros(price, 1_000, 0), 2_500, 'base: $2.50 per 1M');
+  assert.equal(costMicros(price, 271_999, 0), Math.ceil(271_999 * 2.5));
+  assert.equal(costMicros(price, 272_000, 1_000), Math.ceil(272_000 * 5 + 1_000 * 22.5));
+});
+
+test('each listed name has one price', () => {
+  const seen = new Map<string, number>();
+  for (const listed of OPENAI_PRICES)
+    for (const name of listed.names) seen.set(name, (seen.get(name) ?? 0) + 1);
+  assert.deepEqual(
+    [...seen].filter(([, n]) => n > 1),
+    [],
+  );
+  assert.ok(OPENAI_PRICES_SOURCE.urls.includes('https://platform.openai.com/docs/pricing'));
 });

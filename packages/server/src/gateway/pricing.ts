@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { ModelPrice } from '../store/index.ts';
+import { modelAllowed } from './models.ts';
+import { type ListedPrice, OPENAI_PRICES } from './openai-prices.ts';
 
 /**
  * Tokens → money. Prices are integers: millionths of the currency (USD unless the operator's
@@ -16,32 +18,37 @@ const usd = (input: number, output: number): ModelPrice => ({
   outputMicrosPerMTok: Math.round(output * 1_000_000),
 });
 
-/** OpenAI's list prices per 1M tokens (standard tier, uncached input), as of 2026. */
-export const BUILT_IN_PRICES: Readonly<Record<string, ModelPrice>> = {
-  'gpt-5': usd(1.25, 10),
-  'gpt-5-mini': usd(0.25, 2),
-  'gpt-5-nano': usd(0.05, 0.4),
-  'gpt-4.1': usd(2, 8),
-  'gpt-4.1-mini': usd(0.4, 1.6),
-  'gpt-4.1-nano': usd(0.1, 0.4),
-  'gpt-4o': usd(2.5, 10),
-  'gpt-4o-mini': usd(0.15, 0.6),
-  'gpt-4-turbo': usd(10, 30),
-  'gpt-3.5-turbo': usd(0.5, 1.5),
-  o1: usd(15, 60),
-  'o1-mini': usd(1.1, 4.4),
-  o3: usd(2, 8),
-  'o3-mini': usd(1.1, 4.4),
-  'o4-mini': usd(1.1, 4.4),
-  'text-embedding-3-small': usd(0.02, 0),
-  'text-embedding-3-large': usd(0.13, 0),
-  'text-embedding-ada-002': usd(0.1, 0),
-};
+/** A price, with the long-context tier some built-in models have (openai-prices.ts). */
+export interface Price extends ModelPrice {
+  longContext?: {
+    /** Above this many input tokens, the request's tokens all take the prices below. */
+    aboveInputTokens: number;
+    inputMicrosPerMTok: number;
+    outputMicrosPerMTok: number;
+  };
+}
+
+function listedPrice(listed: ListedPrice): Price {
+  const price: Price = usd(listed.input, listed.output);
+  if (listed.longContext) {
+    const { aboveInputTokens, input, output } = listed.longContext;
+    price.longContext = { aboveInputTokens, ...usd(input, output) };
+  }
+  return price;
+}
+
+/** OpenAI's list prices (openai-prices.ts: source, date and address there), by model name. */
+export const BUILT_IN_PRICES: Readonly<Record<string, Price>> = Object.fromEntries(
+  OPENAI_PRICES.flatMap((listed) => {
+    const price = listedPrice(listed);
+    return listed.names.map((name) => [name, price] as const);
+  }),
+);
 
 export class PriceTable {
-  readonly #prices: ReadonlyMap<string, ModelPrice>;
+  readonly #prices: ReadonlyMap<string, Price>;
 
-  constructor(prices: Readonly<Record<string, ModelPrice>>) {
+  constructor(prices: Readonly<Record<string, Price>>) {
     this.#prices = new Map(Object.entries(prices));
   }
 
@@ -52,21 +59,26 @@ export class PriceTable {
     return new PriceTable({ ...BUILT_IN_PRICES, ...parsePriceFile(parsed, file) });
   }
 
-  priceOf(model: string, overrides?: Readonly<Record<string, ModelPrice>>): ModelPrice | null {
+  priceOf(model: string, overrides?: Readonly<Record<string, ModelPrice>>): Price | null {
     return lookup(model, overrides) ?? lookup(model, this.#prices) ?? null;
+  }
+
+  /** Every listed model and its price, by name (`keywarden prices`). */
+  entries(): Array<[string, Price]> {
+    return [...this.#prices].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   }
 }
 
 function lookup(
   model: string,
-  prices: Readonly<Record<string, ModelPrice>> | ReadonlyMap<string, ModelPrice> | undefined,
-): ModelPrice | undefined {
+  prices: Readonly<Record<string, Price>> | ReadonlyMap<string, Price> | undefined,
+): Price | undefined {
   if (!prices) return undefined;
   const get = (name: string) =>
     prices instanceof Map
       ? prices.get(name)
       : Object.hasOwn(prices, name)
-        ? (prices as Record<string, ModelPrice>)[name]
+        ? (prices as Record<string, Price>)[name]
         : undefined;
   const exact = get(model);
   if (exact) return exact;
@@ -78,16 +90,37 @@ function lookup(
   return undefined;
 }
 
-/** Micros for the tokens, rounded up. */
-export function costMicros(price: ModelPrice, tokensIn: number, tokensOut: number): number {
-  const total = tokensIn * price.inputMicrosPerMTok + tokensOut * price.outputMicrosPerMTok;
+/**
+ * The least a request with no output limit reserves among the models an allowlist lets a key
+ * call (null: any): `outputTokens` of the listed model with the cheapest output, its prompt
+ * left out (so this is a floor). Null when no allowed listed model has an output price.
+ */
+export function cheapestReservation(
+  table: PriceTable,
+  allowlist: readonly string[] | null,
+  outputTokens: number,
+): { model: string; costMicros: number } | null {
+  let cheapest: { model: string; costMicros: number } | null = null;
+  for (const [model, price] of table.entries()) {
+    if (price.outputMicrosPerMTok === 0 || !modelAllowed(allowlist, model)) continue;
+    const cost = costMicros(price, 0, outputTokens);
+    if (!cheapest || cost < cheapest.costMicros) cheapest = { model, costMicros: cost };
+  }
+  return cheapest;
+}
+
+/** Micros for the tokens, rounded up; a long-context request pays its tier for all of them. */
+export function costMicros(price: Price, tokensIn: number, tokensOut: number): number {
+  const tier =
+    price.longContext && tokensIn > price.longContext.aboveInputTokens ? price.longContext : price;
+  const total = tokensIn * tier.inputMicrosPerMTok + tokensOut * tier.outputMicrosPerMTok;
   return Math.ceil(total / 1_000_000);
 }
 
-function parsePriceFile(parsed: unknown, file: string): Record<string, ModelPrice> {
+function parsePriceFile(parsed: unknown, file: string): Record<string, Price> {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
     throw new Error(`${file}: expected an object of model → { "input": n, "output": n }`);
-  const prices: Record<string, ModelPrice> = {};
+  const prices: Record<string, Price> = {};
   for (const [model, value] of Object.entries(parsed)) {
     const { input, output } = (value ?? {}) as { input?: unknown; output?: unknown };
     if (!isPrice(input) || !isPrice(output))

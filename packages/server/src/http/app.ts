@@ -133,7 +133,7 @@ export async function buildHttpApp(kw: Keywarden, logger: Logger): Promise<Fasti
   await app.register(ownerRoutes(kw));
   await app.register(adminKeyRoutes(kw));
   await app.register(leakRoutes(kw));
-  await app.register(usageRoutes(kw.usageReports));
+  await app.register(usageRoutes(kw.usageReports, kw.projects));
   await app.register(upstreamRoutes(kw));
   await app.register(gatewayRoutes(kw));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -59,16 +59,37 @@ export function managementAuth(kw: Keywarden) {
         ),
       );
     }
-    const detail =
-      result.code === 'INSUFFICIENT_SCOPE'
-        ? `this route needs the management scope ${scope}`
-        : undefined;
     return sendProblem(
       reply,
       result.code as RejectionCode,
-      detail,
+      managementRefusal(result.code, scope, request.routeOptions.url),
       [],
       www ? { 'www-authenticate': www } : {},
     );
   };
+}
+
+/**
+ * What a refused management call is told. The management API is called with a management
+ * key; a key being checked (the body of POST /v1/verify) or an API key in the header is not
+ * one, and a bare "No API key was presented" misled callers who had sent a key.
+ */
+export function managementRefusal(
+  code: string,
+  scope: string,
+  route: string | undefined,
+): string | undefined {
+  const send = 'send a management key (keywarden admin-key create) in Authorization: Bearer';
+  switch (code) {
+    case 'INSUFFICIENT_SCOPE':
+      return `this route needs the management scope ${scope}`;
+    case 'MISSING':
+      return route === '/v1/verify'
+        ? `no management key was presented: the key in the body is the one being checked; ${send}`
+        : `no management key was presented: ${send}`;
+    case 'NOT_FOUND':
+      return `not a management key of this keywarden (an API key cannot call the management API): ${send}`;
+    default:
+      return undefined;
+  }
 }

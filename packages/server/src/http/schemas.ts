@@ -128,6 +128,11 @@ export const ProblemSchema = Type.Object(
   { description: 'RFC 9457 problem details' },
 );
 
+const BudgetWarnings = Type.Array(Type.String(), {
+  description:
+    'On create and update: budgets smaller than what one request without max_tokens reserves (such requests would be refused)',
+});
+
 export const KeySchema = Type.Object(
   {
     id: Id,
@@ -154,6 +159,7 @@ export const KeySchema = Type.Object(
     rotatedToId: Type.Union([Type.String(), Type.Null()]),
     models: Models,
     budgets: Budgets,
+    warnings: Type.Optional(BudgetWarnings),
   },
   { description: 'An API key (never its plaintext or hash)' },
 );
@@ -376,6 +382,7 @@ export const OwnerSchema = Type.Object(
     budgets: Budgets,
     createdAt: Timestamp,
     updatedAt: Timestamp,
+    warnings: Type.Optional(BudgetWarnings),
   },
   { description: 'An owner with shared limits, credits and budgets' },
 );

@@ -51,6 +51,7 @@ export class Metrics {
         flushed: number;
         backpressureWaits: number;
         flushFailures: number;
+        unpriced: number;
       };
       cache?: () => { keys: number; missing: number };
     } = {},
@@ -80,6 +81,15 @@ export class Metrics {
         registers: [this.registry],
         collect() {
           this.set(usage().backpressureWaits);
+        },
+      });
+      const unpriced = new Counter({
+        name: 'keywarden_gateway_unpriced_calls_total',
+        help: 'Gateway calls to a model without a price: tokens recorded, cost unknown (add a price)',
+        registers: [this.registry],
+        collect() {
+          unpriced.reset();
+          unpriced.inc(usage().unpriced);
         },
       });
       new Gauge({

@@ -29,3 +29,20 @@ export function unitsToMicros(amount: number): number | null {
 export function microsToUnits(micros: number): number {
   return micros / MICROS_PER_UNIT;
 }
+
+/**
+ * `12` → `"0.000012"`: an amount in micros as exact decimal text, never through a float. The
+ * API's `costUsd` fields use the default 6 decimals; people read fewer (`minDecimals`):
+ * trailing zeros are dropped down to that many, never a digit that is not zero.
+ */
+export function formatUsd(micros: number, minDecimals = MAX_DECIMALS): string {
+  if (!Number.isSafeInteger(micros))
+    throw new RangeError(`not a whole number of micros: ${micros}`);
+  const sign = micros < 0 ? '-' : '';
+  const digits = String(Math.abs(micros)).padStart(MAX_DECIMALS + 1, '0');
+  const units = digits.slice(0, -MAX_DECIMALS);
+  let fraction = digits.slice(-MAX_DECIMALS);
+  const keep = Math.max(0, Math.min(MAX_DECIMALS, minDecimals));
+  while (fraction.length > keep && fraction.endsWith('0')) fraction = fraction.slice(0, -1);
+  return fraction === '' ? `${sign}${units}` : `${sign}${units}.${fraction}`;
+}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { microsToUnits, unitsToMicros } from './index.ts';
+import { formatUsd, microsToUnits, unitsToMicros } from './index.ts';
 
 test('units → micros is exact where float multiplication drifts', () => {
   assert.notEqual(8.2 * 1e6, 8_200_000, 'the drift this module exists to avoid');
@@ -34,4 +34,18 @@ test('micros → units round-trips through JSON text', () => {
     const micros = unitsToMicros(Number(text))!;
     assert.equal(JSON.stringify(microsToUnits(micros)), text);
   }
+});
+
+test('micros → exact decimal text, never a float', () => {
+  assert.equal(formatUsd(12), '0.000012');
+  assert.equal(formatUsd(0), '0.000000');
+  assert.equal(formatUsd(4_500_000_000), '4500.000000');
+  assert.equal(formatUsd(Number.MAX_SAFE_INTEGER), '9007199254.740991');
+  assert.equal(formatUsd(41_000, 4), '0.0410');
+  assert.equal(formatUsd(1_000, 4), '0.0010');
+  assert.equal(formatUsd(12, 4), '0.000012', 'a digit is never dropped');
+  assert.equal(formatUsd(30_000_000, 2), '30.00');
+  assert.equal(formatUsd(75_000, 2), '0.075');
+  assert.equal(formatUsd(30_000_000, 0), '30');
+  assert.throws(() => formatUsd(0.5), RangeError);
 });

@@ -33,7 +33,14 @@ export { FINGERPRINT_KEY, SARIF_SCHEMA, toSarif } from './report/sarif.ts';
 export { formatFindingsTable } from './report/table.ts';
 export type { ScanRule, SecretKind } from './rules.ts';
 export { SCAN_RULES } from './rules.ts';
-export type { ReportFormat, ScanIo, ScanOptions, ScanResult, ScanSummary } from './scan.ts';
+export type {
+  ReportFormat,
+  ScanIo,
+  ScanOptions,
+  ScanProgress,
+  ScanResult,
+  ScanSummary,
+} from './scan.ts';
 export { runScan, ScanUsageError } from './scan.ts';
 export type { ScanFinding } from './scan-finding.ts';
 export { findingToJson } from './scan-finding.ts';

@@ -95,6 +95,25 @@ describe('runScan: files and folders', () => {
   });
 });
 
+describe('runScan: progress', () => {
+  it('reports each file as it is scanned, then null when it is over', async () => {
+    const root = dir('progress');
+    writeTree(root, {
+      'a.txt': 'nothing\n',
+      'b/c.env': `KEY=${key()}\n`,
+      'b/d.txt': 'x'.repeat(100),
+    });
+    const states: unknown[] = [];
+    const io = memoryIo(root, { progress: (state) => states.push(state) });
+    await runScan({ paths: ['.'] }, io);
+    assert.equal(states.length, 4);
+    assert.equal(states.at(-1), null);
+    const last = states.at(-2) as { files: number; bytes: number; findings: number };
+    assert.deepEqual([last.files, last.findings], [3, 1]);
+    assert.ok(last.bytes > 100);
+  });
+});
+
 describe('runScan: standard input', () => {
   it('reads stdin when asked, and `-` as a path', async () => {
     const k = key();

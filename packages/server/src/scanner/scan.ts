@@ -52,6 +52,18 @@ export interface ScanIo {
   client?: () => KeyLivenessClient;
   /** Asks a yes/no question; absent when nobody can answer (no terminal). */
   confirm?: (question: string) => Promise<boolean>;
+  /**
+   * Told after each file (or hunk) scanned, and with null when the scan is over: a terminal
+   * shows that a long scan is moving. Absent when nobody watches (output piped).
+   */
+  progress?: (state: ScanProgress | null) => void;
+}
+
+export interface ScanProgress {
+  files: number;
+  bytes: number;
+  commits?: number;
+  findings: number;
 }
 
 export interface ScanSummary {
@@ -242,10 +254,18 @@ export async function runScan(options: ScanOptions, io: ScanIo): Promise<ScanRes
       for (const finding of detectSecrets(source.text, { ...options.detect, path: source.file })) {
         all.push(locateFinding(finding, source));
       }
+      io.progress?.({
+        files,
+        bytes,
+        ...(options.git && { commits: history.commits }),
+        findings: all.length,
+      });
     }
   } catch (error) {
     if (error instanceof ScanUsageError) throw error;
     throw new ScanUsageError((error as Error).message);
+  } finally {
+    io.progress?.(null);
   }
 
   const findings = all.filter((f) => !baseline.has(f.fingerprint));

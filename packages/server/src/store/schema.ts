@@ -131,6 +131,8 @@ export interface UsageEventsTable {
   cost_micros: number | null;
   /** How many identical events the row stands for (usage/group.ts). */
   count: Generated<number>;
+  /** 1: a gateway call whose model had no price (its cost is unknown, not 0); else 0. */
+  unpriced: Generated<number>;
 }
 
 /** Sums per granularity, bucket and dimensions; dimensions are '' where the event had NULL. */
@@ -147,6 +149,8 @@ export interface UsageRollupsTable {
   tokens_in_sum: number;
   tokens_out_sum: number;
   cost_micros_sum: number;
+  /** Calls whose cost is unknown (no price for their model), left out of `cost_micros_sum`. */
+  unpriced_sum: Generated<number>;
   latency_ms_sum: number;
 }
 

@@ -47,7 +47,7 @@ export interface UsageRepository {
 type Executor = Kysely<Database> | Transaction<Database>;
 
 /**
- * Rows per insert statement: 16 parameters a row stays far below SQLite's 32,766 and
+ * Rows per insert statement: 18 parameters a row stays far below SQLite's 32,766 and
  * PostgreSQL's 65,535 bound parameters per statement.
  */
 export const USAGE_INSERT_CHUNK = 500;
@@ -74,6 +74,7 @@ function eventFromRow(row: Selectable<UsageEventsTable>): StoredUsageEvent {
     tokensIn: toNullableNumber(row.tokens_in),
     tokensOut: toNullableNumber(row.tokens_out),
     costMicros: toNullableNumber(row.cost_micros),
+    ...(Number(row.unpriced) === 1 && { unpriced: true }),
     count: Number(row.count),
   };
 }
@@ -124,6 +125,7 @@ async function insertIn(
           tokens_out: e.tokensOut,
           cost_micros: e.costMicros,
           count: e.count,
+          unpriced: e.unpriced ? 1 : 0,
         })),
       )
       .execute();
@@ -146,6 +148,7 @@ async function insertIn(
           tokens_in_sum: d.tokensInSum,
           tokens_out_sum: d.tokensOutSum,
           cost_micros_sum: d.costMicrosSum,
+          unpriced_sum: d.unpricedSum,
           latency_ms_sum: d.latencyMsSum,
         })),
       )
@@ -175,6 +178,7 @@ async function insertIn(
               '+',
               eb.ref('excluded.cost_micros_sum'),
             ),
+            unpriced_sum: eb('usage_rollups.unpriced_sum', '+', eb.ref('excluded.unpriced_sum')),
             latency_ms_sum: eb(
               'usage_rollups.latency_ms_sum',
               '+',
@@ -226,6 +230,7 @@ export function usageRepository(db: Executor, raw?: RawEventInserter): UsageRepo
           eb.fn.sum<number | string>('tokens_in_sum').as('tokens_in'),
           eb.fn.sum<number | string>('tokens_out_sum').as('tokens_out'),
           eb.fn.sum<number | string>('cost_micros_sum').as('cost_micros'),
+          eb.fn.sum<number | string>('unpriced_sum').as('unpriced'),
           eb.fn.sum<number | string>('latency_ms_sum').as('latency_ms'),
         ])
         .groupBy('bucket_start')
@@ -242,6 +247,7 @@ export function usageRepository(db: Executor, raw?: RawEventInserter): UsageRepo
           tokensIn: Number(row.tokens_in),
           tokensOut: Number(row.tokens_out),
           costMicros: Number(row.cost_micros),
+          unpriced: Number(row.unpriced),
           latencyMsAvg: count === 0 ? 0 : Number(row.latency_ms) / count,
         };
       });

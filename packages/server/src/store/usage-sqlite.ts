@@ -22,20 +22,21 @@ export interface SqliteUsageStatements {
 export function sqliteUsageStatements(database: SQLite.Database): SqliteUsageStatements {
   const insertEvent = database.prepare(
     `insert into usage_events (at, key_id, project_id, owner_id, env, outcome, entry_point, route, status,
-       latency_ms, client_ip, user_agent, cost, tokens_in, tokens_out, cost_micros, count)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       latency_ms, client_ip, user_agent, cost, tokens_in, tokens_out, cost_micros, count, unpriced)
+     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   // The same upsert as the portable path in usage-repository.ts.
   const addToRollup = database.prepare(
     `insert into usage_rollups (granularity, bucket_start, key_id, owner_id, project_id, env, outcome,
-       count, cost_sum, tokens_in_sum, tokens_out_sum, cost_micros_sum, latency_ms_sum)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       count, cost_sum, tokens_in_sum, tokens_out_sum, cost_micros_sum, unpriced_sum, latency_ms_sum)
+     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      on conflict (granularity, bucket_start, key_id, owner_id, project_id, env, outcome) do update set
        count = usage_rollups.count + excluded.count,
        cost_sum = usage_rollups.cost_sum + excluded.cost_sum,
        tokens_in_sum = usage_rollups.tokens_in_sum + excluded.tokens_in_sum,
        tokens_out_sum = usage_rollups.tokens_out_sum + excluded.tokens_out_sum,
        cost_micros_sum = usage_rollups.cost_micros_sum + excluded.cost_micros_sum,
+       unpriced_sum = usage_rollups.unpriced_sum + excluded.unpriced_sum,
        latency_ms_sum = usage_rollups.latency_ms_sum + excluded.latency_ms_sum`,
   );
 
@@ -70,6 +71,7 @@ export function sqliteUsageStatements(database: SQLite.Database): SqliteUsageSta
         e.tokensOut,
         e.costMicros,
         e.count,
+        e.unpriced ? 1 : 0,
       );
     }
   };
@@ -90,6 +92,7 @@ export function sqliteUsageStatements(database: SQLite.Database): SqliteUsageSta
         d.tokensInSum,
         d.tokensOutSum,
         d.costMicrosSum,
+        d.unpricedSum,
         d.latencyMsSum,
       );
     }

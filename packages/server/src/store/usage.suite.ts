@@ -178,7 +178,8 @@ export function defineUsageSuite(backend: string, openStore: () => Promise<Store
       ]);
       // A second batch adds to the same rows (the upsert), and fills the hour's and day's last ms.
       await store.usage.insertBatch([
-        event({ at: t + HOUR - 1, latencyMs: 40, tokensIn: 1 }),
+        // A call to a model without a price: tokens, no cost, counted as unpriced.
+        event({ at: t + HOUR - 1, latencyMs: 40, tokensIn: 1, unpriced: true }),
         event({ at: t + HOUR, latencyMs: 50 }),
         event({ at: t + DAY - 1, latencyMs: 60, costMicros: 9 }),
         event({ at: t + DAY, latencyMs: 70 }), // the next day: outside every query below
@@ -202,6 +203,7 @@ export function defineUsageSuite(backend: string, openStore: () => Promise<Store
         tokensIn: 0,
         tokensOut: 0,
         costMicros: 0,
+        unpriced: 0,
         latencyMsAvg: 15,
       });
       const hours = await store.usage.query({ ...range, granularity: 'hour' });
@@ -213,6 +215,7 @@ export function defineUsageSuite(backend: string, openStore: () => Promise<Store
           tokensIn: 6,
           tokensOut: 7,
           costMicros: 11,
+          unpriced: 1,
           latencyMsAvg: 25,
         },
         {
@@ -222,6 +225,7 @@ export function defineUsageSuite(backend: string, openStore: () => Promise<Store
           tokensIn: 0,
           tokensOut: 0,
           costMicros: 0,
+          unpriced: 0,
           latencyMsAvg: 50,
         },
         {
@@ -231,9 +235,20 @@ export function defineUsageSuite(backend: string, openStore: () => Promise<Store
           tokensIn: 0,
           tokensOut: 0,
           costMicros: 9,
+          unpriced: 0,
           latencyMsAvg: 60,
         },
       ]);
+      const unpriced = await store.usage.listEvents({
+        from: t + HOUR - 1,
+        to: t + HOUR,
+        limit: 10,
+      });
+      assert.deepEqual(
+        unpriced.map((e) => [e.tokensIn, e.costMicros, e.unpriced]),
+        [[1, null, true]],
+        'the stored event says its cost is unknown',
+      );
       const days = await store.usage.query({ from: t, to: t + 2 * DAY, granularity: 'day' });
       assert.deepEqual(
         days.map((b) => [b.bucketStart - t, b.count, b.cost, b.latencyMsAvg]),

@@ -30,6 +30,7 @@ describe('usage batches in columns', () => {
         costMicros: 4_500_000_000,
         cost: 7,
       }),
+      usageEvent({ entryPoint: 'gateway', tokensIn: 9, tokensOut: 3, unpriced: true }),
     ];
     assert.deepEqual(usageEventsOf(usageBatchOf(events)), events);
     assert.deepEqual(usageEventsOf(usageBatchOf([])), []);

@@ -9,8 +9,8 @@ import type { UsageEntryPoint, UsageEvent } from './types.ts';
  * a batch to a worker is a copy of two typed arrays and a few distinct strings instead of a
  * structured clone of thousands of objects.
  *
- * Numbers: `at, status, latency sum, cost, tokensIn, tokensOut, costMicros, count` (null as
- * NaN). Texts: `keyId, projectId, ownerId, env, outcome, entryPoint, route, clientIp,
+ * Numbers: `at, status, latency sum, cost, tokensIn, tokensOut, costMicros, count, unpriced`
+ * (null as NaN; unpriced 1 or 0). Texts: `keyId, projectId, ownerId, env, outcome, entryPoint, route, clientIp,
  * userAgent`, each an index into `table` (0 = null).
  *
  * Repeats fold: an event identical to the row before it (same second, same texts, status and
@@ -26,7 +26,7 @@ export interface UsageBatch {
   readonly table: readonly string[];
 }
 
-const NUMBERS = 8;
+const NUMBERS = 9;
 const TEXTS = 9;
 /** Index 0 of the table stands for null. */
 const NULL_TEXT = 0;
@@ -109,6 +109,7 @@ export class UsageBatchBuilder {
     n[o + 5] = event.tokensOut ?? Number.NaN;
     n[o + 6] = event.costMicros ?? Number.NaN;
     n[o + 7] = count;
+    n[o + 8] = event.unpriced ? 1 : 0;
     this.#lastRowPriced = isPriced(event);
     this.#size += 1;
   }
@@ -188,7 +189,10 @@ export class UsageBatchBuilder {
 }
 
 const isPriced = (event: UsageEvent): boolean =>
-  event.tokensIn !== null || event.tokensOut !== null || event.costMicros !== null;
+  event.tokensIn !== null ||
+  event.tokensOut !== null ||
+  event.costMicros !== null ||
+  event.unpriced === true;
 
 /** Encodes events as one batch (tests, and writers handed objects). */
 export function usageBatchOf(events: readonly UsageEvent[]): UsageBatch {
@@ -226,6 +230,7 @@ export function usageEventsOf(batch: UsageBatch): UsageEvent[] {
       costMicros: number(n[o + 6]!),
     };
     if (count > 1) event.count = count;
+    if (n[o + 8] === 1) event.unpriced = true;
     events[i] = event;
   }
   return events;

@@ -17,7 +17,7 @@ export interface UsageEventGroup extends UsageEvent {
  * grow with its variety. Nothing counted is lost: every event is in exactly one row, the
  * roll-ups are computed from the events themselves, and a row of one is the event as it was.
  *
- * Gateway events that carry tokens or money are never grouped: each is a priced call whose
+ * Gateway events that carry tokens or money (or an unknown cost) are never grouped: each is a priced call whose
  * figures are its own. Rows come out in the order of their first event.
  */
 export function groupUsageEvents(events: readonly UsageEvent[]): UsageEventGroup[] {
@@ -26,7 +26,12 @@ export function groupUsageEvents(events: readonly UsageEvent[]): UsageEventGroup
   for (const event of events) {
     // An event may already stand for several (a batch folds repeats: usage/batch.ts).
     const count = event.count ?? 1;
-    if (event.tokensIn !== null || event.tokensOut !== null || event.costMicros !== null) {
+    if (
+      event.tokensIn !== null ||
+      event.tokensOut !== null ||
+      event.costMicros !== null ||
+      event.unpriced
+    ) {
       rows.push({ ...event, count });
       continue;
     }

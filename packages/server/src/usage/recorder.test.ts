@@ -99,6 +99,7 @@ describe('UsageRecorder', () => {
       flushes: 1,
       backpressureWaits: 0,
       flushFailures: 0,
+      unpriced: 0,
     });
     await recorder.flush();
     assert.equal(usage.batches.length, 1, 'an empty buffer is not written');

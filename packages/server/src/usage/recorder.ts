@@ -35,6 +35,8 @@ export interface UsageRecorderStats {
   backpressureWaits: number;
   /** Batches the store refused; their events stayed buffered and were retried. */
   flushFailures: number;
+  /** Gateway calls recorded whose model had no price (their cost is unknown) since start. */
+  unpriced: number;
 }
 
 export interface UsageRecorderOptions {
@@ -108,7 +110,7 @@ export class UsageRecorder {
   #waiters: Array<() => void> = [];
   #closed = false;
   #sinkClosed = false;
-  readonly #stats = { flushed: 0, flushes: 0, backpressureWaits: 0, flushFailures: 0 };
+  readonly #stats = { flushed: 0, flushes: 0, backpressureWaits: 0, flushFailures: 0, unpriced: 0 };
 
   /**
    * `sink`: a batch writer (written in columns, typically on another thread) or a
@@ -162,6 +164,7 @@ export class UsageRecorder {
     const count = event.count ?? 1;
     this.#buffered += count;
     this.#accepted += count;
+    if (event.unpriced) this.#stats.unpriced += count;
     // A busy node fills batches faster than the timer ticks: writing each as soon as it is
     // full keeps the buffer (and what a crash could lose) to a batch or two, and the writer
     // busy in step with the traffic instead of in bursts that would fill the buffer and make

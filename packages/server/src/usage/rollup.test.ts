@@ -36,6 +36,7 @@ describe('rollUp', () => {
       tokensInSum: 10,
       tokensOutSum: 2,
       costMicrosSum: 5,
+      unpricedSum: 0,
       latencyMsSum: 6,
     });
     assert.equal(deltas.filter((d) => d.granularity === 'day').length, 1);
@@ -44,6 +45,16 @@ describe('rollUp', () => {
   test('an event that stands for several (a folded run) adds that many', () => {
     const [minute] = rollUp([event({ latencyMs: 2, cost: 3, count: 5 }), event({ latencyMs: 1 })]);
     assert.deepEqual([minute?.count, minute?.costSum, minute?.latencyMsSum], [6, 16, 11]);
+  });
+
+  test('calls without a price are counted, weighed by their count, apart from the money', () => {
+    const deltas = rollUp([
+      event({ tokensIn: 3, costMicros: null, unpriced: true }),
+      event({ tokensIn: 4, costMicros: 7 }),
+    ]);
+    const [minute] = deltas;
+    assert.deepEqual([minute?.unpricedSum, minute?.costMicrosSum], [1, 7]);
+    assert.equal(deltas.find((d) => d.granularity === 'day')?.unpricedSum, 1);
   });
 
   test("NULL dimensions become '' so that key-less events share a row", () => {

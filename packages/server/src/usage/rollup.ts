@@ -20,6 +20,8 @@ export interface UsageRollupDelta {
   tokensInSum: number;
   tokensOutSum: number;
   costMicrosSum: number;
+  /** Calls whose cost is unknown (usage/types.ts `unpriced`). */
+  unpricedSum: number;
   latencyMsSum: number;
 }
 
@@ -70,6 +72,7 @@ export function rollUp(events: readonly UsageEvent[]): UsageRollupDelta[] {
     delta.tokensInSum += (event.tokensIn ?? 0) * count;
     delta.tokensOutSum += (event.tokensOut ?? 0) * count;
     delta.costMicrosSum += (event.costMicros ?? 0) * count;
+    if (event.unpriced) delta.unpricedSum += count;
     delta.latencyMsSum += event.latencyMs * count;
   }
   const hours = coarsen(minutes.values(), 'hour');
@@ -96,6 +99,7 @@ function coarsen(
     delta.tokensInSum += d.tokensInSum;
     delta.tokensOutSum += d.tokensOutSum;
     delta.costMicrosSum += d.costMicrosSum;
+    delta.unpricedSum += d.unpricedSum;
     delta.latencyMsSum += d.latencyMsSum;
   }
   return coarser;
@@ -135,6 +139,7 @@ function emptyDelta(
     tokensInSum: 0,
     tokensOutSum: 0,
     costMicrosSum: 0,
+    unpricedSum: 0,
     latencyMsSum: 0,
   };
 }

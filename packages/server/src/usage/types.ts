@@ -34,6 +34,12 @@ export interface UsageEvent {
   /** Money in millionths of a currency unit (gateway pricing); null when not priced. */
   costMicros: number | null;
   /**
+   * A gateway call to a priced endpoint (chat, completions, embeddings, responses) whose
+   * model has no price: its tokens are known, its cost is not. Never recorded as $0: sums
+   * carry the count of such calls beside the money (`unpriced`). Absent: false.
+   */
+  unpriced?: boolean;
+  /**
    * How many identical events this one stands for (same second, same everything but the
    * latency, which is then their mean): what a usage batch folds a run of repeats into.
    * Absent: one.
@@ -81,6 +87,8 @@ export interface UsageBucket {
   tokensIn: number;
   tokensOut: number;
   costMicros: number;
+  /** Calls in the bucket whose cost is unknown (no price for their model): not in `costMicros`. */
+  unpriced: number;
   latencyMsAvg: number;
 }
 

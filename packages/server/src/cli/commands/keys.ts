@@ -1,6 +1,13 @@
 import { type Command, Option } from 'commander';
 import { CliError, type ClientOptions, callApi, confirm } from '../client.ts';
-import { output, printJson, printNewKey, printRecord, printTable } from '../output.ts';
+import {
+  output,
+  printJson,
+  printNewKey,
+  printRecord,
+  printTable,
+  printWarnings,
+} from '../output.ts';
 import { collect, parseBudget, parseLimit } from '../parse.ts';
 
 type Common = ClientOptions & { json?: boolean };
@@ -120,6 +127,7 @@ export function registerKeys(program: Command): void {
           allowedIps: splitList(o.allowedIps),
           ...gatewayFields(o),
         });
+        printWarnings(created);
         if (o.json) printJson(created);
         else printNewKey(created.key!, `Key ${created.id} (${String(created.display)})`);
       },
@@ -204,6 +212,7 @@ export function registerKeys(program: Command): void {
           allowedIps: ips?.length === 1 && ips[0] === 'none' ? [] : ips,
           ...gatewayFields(o),
         });
+        printWarnings(key);
         output(key, o, () => printRecord(key));
       },
     );

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { CliError, type ClientOptions, callApi } from '../client.ts';
-import { output, printRecord, printTable } from '../output.ts';
+import { output, printRecord, printTable, printWarnings } from '../output.ts';
 import { collect, parseBudget, parseLimit, parseRefill } from '../parse.ts';
 import { withClientOptions } from './keys.ts';
 
@@ -51,6 +51,7 @@ export function registerOwners(program: Command): void {
           `/v1/owners/${encodeURIComponent(id)}`,
           body,
         );
+        printWarnings(owner);
         output(owner, o, () => printRecord(owner));
       },
     );

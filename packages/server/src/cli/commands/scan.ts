@@ -12,6 +12,7 @@ import {
   ScanUsageError,
 } from '../../scanner/index.ts';
 import { CliError, type ClientOptions, callApi, managementKey } from '../client.ts';
+import { terminalProgress } from '../progress.ts';
 import { withClientOptions } from './keys.ts';
 
 const BIN = fileURLToPath(new URL('../../../bin/keywarden.js', import.meta.url));
@@ -153,6 +154,13 @@ export function registerScan(program: Command): void {
         readStdin: readAllStdin,
         ...(live && { client: () => managementApiClient(o) }),
         ...(interactive && { confirm: askOnTerminal }),
+        // A terminal sees a long scan move; a pipe or a file gets nothing extra.
+        ...(process.stderr.isTTY === true && {
+          progress: terminalProgress(
+            (text) => process.stderr.write(text),
+            () => performance.now(),
+          ),
+        }),
       };
       try {
         const result = await runScan(

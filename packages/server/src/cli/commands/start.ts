@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { startServer } from '../../app/server.ts';
 import { loadConfig } from '../../config/index.ts';
+import { boxed } from '../output.ts';
 
 export function registerStart(program: Command): void {
   program
@@ -18,15 +19,11 @@ export function registerStart(program: Command): void {
       const server = await startServer(config);
       if (server.bootstrapKey) {
         process.stderr.write(
-          [
-            '',
-            '  ┌────────────────────────────────────────────────────────────────────────┐',
-            '  │ A management key with the `admin` scope was created for this new store. │',
-            '  │ It is shown ONCE and never again. Store it in a secret manager now,     │',
-            '  │ then use it as KEYWARDEN_ADMIN_KEY for the CLI and the management API.  │',
-            '  └────────────────────────────────────────────────────────────────────────┘',
-            '',
-          ].join('\n'),
+          `\n${boxed([
+            'A management key with the `admin` scope was created for this new store.',
+            'It is shown ONCE and never again. Store it in a secret manager now,',
+            'then use it as KEYWARDEN_ADMIN_KEY for the CLI and the management API.',
+          ])}\n\n`,
         );
         process.stdout.write(`${server.bootstrapKey}\n\n`);
       }

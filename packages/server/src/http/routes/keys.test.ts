@@ -200,6 +200,7 @@ describe('key management API', () => {
     assert.equal(cleared.json().budgets, null);
 
     const rotated = await node.request({ method: 'POST', url: `/v1/keys/${body.id}/rotate` });
+    assert.equal(rotated.statusCode, 201, rotated.body);
     assert.equal(rotated.json().models, null);
     assert.equal(rotated.json().ratelimits[1].unit, 'tokens', 'rotation keeps gateway settings');
   });

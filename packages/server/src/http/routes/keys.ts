@@ -5,6 +5,7 @@ import type { Keywarden } from '../../app/index.ts';
 import { KeywardenError } from '../../errors/index.ts';
 import { type BulkFilter, parseTimestamp } from '../../keys/index.ts';
 import type { KeyRecord } from '../../store/index.ts';
+import { budgetWarnings } from '../budget-warnings.ts';
 import { idempotent, type StoredAnswer } from '../idempotency.ts';
 import {
   BulkRevokeBody,
@@ -22,8 +23,13 @@ import {
 } from '../schemas.ts';
 import { decodeCursor, encodeCursor, keyToJson } from '../serialize.ts';
 
-function createdToJson(record: KeyRecord, plaintext: string) {
-  return { ...keyToJson(record), key: plaintext };
+/** With `kw` (a new key's settings): the budget warnings too. */
+function createdToJson(record: KeyRecord, plaintext: string, kw?: Keywarden) {
+  return {
+    ...keyToJson(record),
+    ...(kw && budgetWarnings(kw, record.budgets, record.models)),
+    key: plaintext,
+  };
 }
 
 function sendAnswer(reply: FastifyReply, answer: StoredAnswer & { replayed: boolean }) {
@@ -86,9 +92,10 @@ export function keyRoutes(kw: Keywarden): FastifyPluginAsyncTypebox {
             request.actor!,
             'api',
             record &&
-              ((tx, c) => record(tx, { status: 201, body: createdToJson(c.record, c.plaintext) })),
+              ((tx, c) =>
+                record(tx, { status: 201, body: createdToJson(c.record, c.plaintext, kw) })),
           );
-          return { status: 201, body: createdToJson(created.record, created.plaintext) };
+          return { status: 201, body: createdToJson(created.record, created.plaintext, kw) };
         });
         return sendAnswer(reply, answer);
       },
@@ -168,7 +175,8 @@ export function keyRoutes(kw: Keywarden): FastifyPluginAsyncTypebox {
           expiresAt === undefined
             ? rest
             : { ...rest, expiresAt: parseTimestamp('/expiresAt', expiresAt) };
-        return keyToJson(await kw.keys.update(request.params.id, input, request.actor!));
+        const updated = await kw.keys.update(request.params.id, input, request.actor!);
+        return { ...keyToJson(updated), ...budgetWarnings(kw, updated.budgets, updated.models) };
       },
     );
 

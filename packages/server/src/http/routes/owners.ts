@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Keywarden } from '../../app/index.ts';
+import { budgetWarnings } from '../budget-warnings.ts';
 import { ErrorResponses, OwnerParams, OwnerSchema, SetOwnerBody } from '../schemas.ts';
 import { ownerToJson } from '../serialize.ts';
 
@@ -59,8 +60,11 @@ export function ownerRoutes(kw: Keywarden): FastifyPluginAsyncTypebox {
           response: { 200: OwnerSchema, ...ErrorResponses },
         },
       },
-      async (request) =>
-        ownerToJson(await kw.ownerService.set(request.params.id, request.body, request.actor!)),
+      async (request) => {
+        const owner = await kw.ownerService.set(request.params.id, request.body, request.actor!);
+        // An owner has no model allowlist: its keys' requests may name any model.
+        return { ...ownerToJson(owner), ...budgetWarnings(kw, owner.budgets, null) };
+      },
     );
 
     app.delete(

@@ -75,6 +75,8 @@ describe('GET /v1/usage', () => {
           tokensIn: 0,
           tokensOut: 0,
           costMicros: 0,
+          costUsd: '0.000000',
+          unpriced: 0,
           latencyMsAvg: 4,
         },
         {
@@ -84,6 +86,8 @@ describe('GET /v1/usage', () => {
           tokensIn: 3,
           tokensOut: 4,
           costMicros: 50,
+          costUsd: '0.000050',
+          unpriced: 0,
           latencyMsAvg: 4,
         },
       ],
@@ -147,6 +151,37 @@ describe('GET /v1/usage', () => {
       const res = await get(query);
       assert.equal(res.statusCode, 400, query);
       assert.equal(res.json().code, 'VALIDATION_FAILED', query);
+    }
+  });
+});
+
+describe('GET /v1/usage?project=: a project by name or id', () => {
+  test('the name, as keys list takes it; an unknown project is a 404, not an empty answer', async () => {
+    const { startTestNode } = await import('../../testing/harness.ts');
+    const node = await startTestNode();
+    try {
+      const project = await node.request({
+        method: 'POST',
+        url: '/v1/projects',
+        payload: { name: 'orders', prefix: 'ord' },
+      });
+      assert.equal(project.statusCode, 201, project.body);
+      const { key } = await node.createKey({ project: 'orders' });
+      const verified = await node.request({ method: 'POST', url: '/v1/verify', payload: { key } });
+      assert.equal(verified.json().code, 'VALID');
+      await node.kw.usage.flush();
+      const total = (url: string) =>
+        node
+          .request({ method: 'GET', url })
+          .then((res) =>
+            res.json().data.reduce((n: number, b: { count: number }) => n + b.count, 0),
+          );
+      assert.equal(await total('/v1/usage?project=orders'), 1);
+      assert.equal(await total(`/v1/usage?project=${project.json().id}`), 1);
+      const unknown = await node.request({ method: 'GET', url: '/v1/usage?project=nope' });
+      assert.equal(unknown.statusCode, 404, unknown.body);
+    } finally {
+      await node.close();
     }
   });
 });

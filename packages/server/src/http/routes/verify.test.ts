@@ -36,6 +36,28 @@ describe('POST /v1/verify', () => {
     });
   });
 
+  test('401 without a management key says the management key is missing, not the key in the body', async () => {
+    const { key } = await node.createKey();
+    const none = await node.request({
+      method: 'POST',
+      url: '/v1/verify',
+      payload: { key },
+      key: null,
+    });
+    assert.equal(none.statusCode, 401);
+    assert.equal(none.json().code, 'MISSING');
+    assert.match(
+      none.json().detail,
+      /no management key was presented: the key in the body is the one being checked/,
+    );
+    assert.match(none.json().detail, /Authorization: Bearer/);
+    // An API key where the management key goes: told it is not one.
+    const apiKey = await node.request({ method: 'POST', url: '/v1/verify', payload: { key }, key });
+    assert.equal(apiKey.statusCode, 401);
+    assert.match(apiKey.json().detail, /not a management key/);
+    assert.ok(!apiKey.body.includes(key), 'the key is not echoed');
+  });
+
   test('200 with the rejection code in the body, and the missing scopes', async () => {
     const { key } = await node.createKey({ scopes: ['billing:read'] });
     const scope = (await verify({ key, scopes: ['billing:write'] })).json();

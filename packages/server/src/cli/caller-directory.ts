@@ -1,0 +1,12 @@
+/**
+ * The directory the user ran the command from. `npm run keywarden -- …` runs the CLI from the
+ * repository root, whatever directory npm was called in, and says where that was in
+ * `INIT_CWD`: every relative path a command takes (`scan` paths and its default `.`,
+ * `--key-file`, `--data`, `--output`, `--baseline`) must be the caller's, or `scan .env`
+ * fails and a bare `scan` reports on the wrong folder. Outside npm (the installed binary,
+ * `npx`), the process's own working directory already is the caller's: null.
+ */
+export function callerDirectory(env: NodeJS.ProcessEnv): string | null {
+  if (!env.npm_lifecycle_event || !env.INIT_CWD) return null;
+  return env.INIT_CWD;
+}
