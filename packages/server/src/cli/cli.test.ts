@@ -614,6 +614,21 @@ test('keywarden prices shows the built-in OpenAI prices and their source, withou
   assert.match(unknown.stdout, /my-own-model +│ no price/);
 });
 
+test('a reader that closes the pipe early (`| head`) ends the command quietly, not with EPIPE', async () => {
+  const child = spawn(process.execPath, [BIN, 'prices'], {
+    env: { ...process.env, KEYWARDEN_ADMIN_KEY: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.destroy(); // the reader is gone before the first line is written
+  let stderr = '';
+  child.stderr.on('data', (chunk) => {
+    stderr += String(chunk);
+  });
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  assert.equal(code, 0, stderr);
+  assert.doesNotMatch(stderr, /EPIPE|Unhandled/);
+});
+
 test('npm run keywarden works in the directory it was run from (INIT_CWD), for every relative path', async () => {
   const caller = mkdtempSync(join(tmpdir(), 'kw-caller-'));
   try {

@@ -7,6 +7,15 @@ import { buildCli } from './program.ts';
 const caller = callerDirectory(process.env);
 if (caller && caller !== process.cwd()) process.chdir(caller);
 
+// A reader that stops early (`keywarden keys list | head`) closes the pipe: that is its choice,
+// not our error. Without this, Node throws EPIPE from the next write and prints a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(process.exitCode ?? 0);
+  });
+}
+
 buildCli()
   .parseAsync(process.argv)
   .catch((error: unknown) => {
