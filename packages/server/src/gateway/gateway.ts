@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../clock/index.ts';
 import { ERROR_CATALOGUE, type ErrorCode } from '../errors/index.ts';
+import { clientIpOf } from '../http/client-ip.ts';
 import { presentedKey } from '../http/credentials.ts';
 import { sendProblem } from '../http/problem.ts';
 import {
@@ -70,10 +71,18 @@ const PRICED_ENDPOINTS = new Set(['chat.completions', 'completions', 'embeddings
 /** Endpoints that take their model in a multipart form the gateway does not read. */
 const MULTIPART_MODEL_ENDPOINTS = /^(audio|images)\./;
 
+/**
+ * One request's life. What the usage event needs from the caller's request (address, user
+ * agent, id) is copied here when the request arrives: the request object is never read after
+ * the answer, when its socket may be gone (Fastify's `request.ip` behind trusted proxies then
+ * throws, and did take the process down).
+ */
 interface Exchange {
   started: number;
-  request: FastifyRequest;
   reply: FastifyReply;
+  requestId: string;
+  clientIp: string | null;
+  userAgent: string | null;
   upstream: ResolvedUpstream | null;
   openai: boolean;
   route: string;
@@ -97,10 +106,13 @@ export class Gateway {
   }
 
   async handle(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const userAgent = request.headers['user-agent'];
     const exchange: Exchange = {
       started: performance.now(),
-      request,
       reply,
+      requestId: String(request.id),
+      clientIp: clientIpOf(request),
+      userAgent: typeof userAgent === 'string' ? userAgent : null,
       upstream: null,
       openai: false,
       route: `${request.method} ${request.url.split('?', 1)[0]}`.slice(0, 200),
@@ -170,7 +182,7 @@ export class Gateway {
       source,
       requiredScopes: scope ? [scope] : [],
       env: upstream.record.environments,
-      clientIp: request.ip,
+      clientIp: exchange.clientIp,
       cost: 1,
       authorize: (found) =>
         authorizeRequest(found, {
@@ -331,6 +343,7 @@ export class Gateway {
       void this.#settle(metering, null);
       this.#record(exchange, response.statusCode, null, metering);
     };
+    // After the answer: nothing here may throw into the event loop (recording is guarded).
     response.body.once('end', finished);
     response.body.once('error', finished);
     return reply.send(response.body);
@@ -353,7 +366,7 @@ export class Gateway {
     const splitter = new SseSplitter();
     const raw = reply.raw;
     reply.hijack();
-    if (!reply.hasHeader('x-request-id')) reply.header('x-request-id', String(exchange.request.id));
+    if (!reply.hasHeader('x-request-id')) reply.header('x-request-id', exchange.requestId);
     raw.writeHead(response.statusCode, reply.getHeaders() as OutgoingHttpHeaders);
     let done = false;
     const finish = (cut: boolean) => {
@@ -371,7 +384,13 @@ export class Gateway {
       }
     };
     response.body.on('data', (chunk: Buffer) => {
-      for (const block of splitter.push(chunk)) send(meter.event(block));
+      // The upstream's bytes are untrusted: a throw here would reach the event loop and end the
+      // process. Whatever fails is a cut stream, metered by estimate.
+      try {
+        for (const block of splitter.push(chunk)) send(meter.event(block));
+      } catch (error) {
+        response.body.destroy(error as Error);
+      }
     });
     response.body.once('end', () => {
       send(splitter.end());
@@ -479,6 +498,11 @@ export class Gateway {
     return sendOpenAIError(reply, code, detail, { tokens: code === 'RATE_LIMITED' });
   }
 
+  /**
+   * One usage event. Often called after the answer left (from stream and body events), so it
+   * reads only what the exchange captured, and never throws: a failure here (a recorder closed
+   * during shutdown, say) is logged, never allowed to reach the event loop.
+   */
   #record(
     exchange: Exchange,
     status: number,
@@ -486,7 +510,24 @@ export class Gateway {
     metering: Metering | null,
     outcome?: RejectionCode,
   ): void {
-    const { verdict, request } = exchange;
+    try {
+      this.#recordUnguarded(exchange, status, usage, metering, outcome);
+    } catch (error) {
+      this.#deps.logger?.error(
+        { err: error, upstream: exchange.upstream?.record.name },
+        'recording a gateway usage event failed',
+      );
+    }
+  }
+
+  #recordUnguarded(
+    exchange: Exchange,
+    status: number,
+    usage: TokenUsage | null,
+    metering: Metering | null,
+    outcome: RejectionCode | undefined,
+  ): void {
+    const { verdict } = exchange;
     const key = verdict?.key ?? null;
     const price = usage ? (metering?.price ?? null) : null;
     void this.#deps.usage.record({
@@ -500,9 +541,8 @@ export class Gateway {
       route: exchange.route,
       status,
       latencyMs: performance.now() - exchange.started,
-      clientIp: request.ip ?? null,
-      userAgent:
-        typeof request.headers['user-agent'] === 'string' ? request.headers['user-agent'] : null,
+      clientIp: exchange.clientIp,
+      userAgent: exchange.userAgent,
       cost: verdict?.valid ? 1 : 0,
       tokensIn: usage ? usage.input : null,
       tokensOut: usage ? usage.output : null,
