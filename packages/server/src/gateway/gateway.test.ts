@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import OpenAI, { toFile } from 'openai';
 import { startTestNode, type TestNode } from '../testing/harness.ts';
 import type { StoredUsageEvent } from '../usage/index.ts';
+import type { OpenAIErrorBody } from './openai-errors.ts';
 import {
   MOCK_REPLY,
   type MockOpenAI,
@@ -518,6 +519,177 @@ for (const configuration of CONFIGURATIONS)
       assert.equal(event?.status, 404);
       assert.equal(event?.clientIp, '127.0.0.1');
       assert.equal((await fetch(`${base}/healthz`)).status, 200);
+    });
+
+    /** A raw request, with exactly the content type (or none) and bytes given. */
+    async function send(
+      key: string,
+      path: string,
+      body: string | Buffer | FormData,
+      headers: Record<string, string> = {},
+    ) {
+      const res = await fetch(`${base}/gw/openai${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, ...headers },
+        body: typeof body === 'string' || body instanceof FormData ? body : new Uint8Array(body),
+      });
+      const text = await res.text();
+      return {
+        status: res.status,
+        text,
+        json: () => JSON.parse(text) as { error: OpenAIErrorBody['error'] },
+      };
+    }
+
+    const chat = (model: string) =>
+      JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] });
+
+    test('the model allowlist holds whatever content type the caller declares', async () => {
+      const { key } = await node.createKey({ scopes: ['openai:write'], models: ['gpt-4o-mini'] });
+      const declared = [
+        null,
+        'text/plain',
+        'text/json',
+        'application/json; charset=utf-8',
+        'application/x-www-form-urlencoded',
+        'application/octet-stream',
+        'multipart/form-data; boundary=abc',
+      ];
+      for (const type of declared) {
+        mock.reset();
+        const headers: Record<string, string> = type ? { 'content-type': type } : {};
+        // fetch adds text/plain to a string body: a Buffer body goes with no type at all.
+        const res = await send(key, '/v1/chat/completions', Buffer.from(chat('gpt-4o')), headers);
+        assert.equal(res.status, 403, `${type}: ${res.text}`);
+        assert.equal(res.json().error.code, 'model_not_allowed', String(type));
+        assert.equal(mock.requests.length, 0, `${type}: nothing reaches the upstream`);
+      }
+    });
+
+    test('a JSON body under another content type is read, checked, metered and sent as JSON', async () => {
+      const { id, key } = await node.createKey({
+        scopes: ['openai:write'],
+        models: ['gpt-4o-mini'],
+      });
+      mock.reset();
+      const res = await send(key, '/v1/chat/completions', chat('gpt-4o-mini'), {
+        'content-type': 'text/plain',
+      });
+      assert.equal(res.status, 200, res.text);
+      assert.equal(mock.requests.length, 1);
+      assert.equal(mock.requests[0]?.headers['content-type'], 'application/json');
+      const [event] = await usageOf(id);
+      assert.equal(event?.tokensIn, mockPromptTokens(mock.requests[0]?.json));
+      assert.ok((event?.costMicros ?? 0) > 0, 'priced like any JSON request');
+    });
+
+    test('what is checked is what is forwarded: one model, the numbers as sent', async () => {
+      const { key } = await node.createKey({ scopes: ['openai:write'], models: ['gpt-4o-mini'] });
+      mock.reset();
+      // Parsers disagree on duplicate names; the upstream gets the one the gateway checked.
+      const twice = `{"model":"gpt-4o-mini","model":"gpt-4o","messages":[{"role":"user","content":"x"}]}`;
+      assert.equal((await send(key, '/v1/chat/completions', twice)).status, 403);
+      assert.equal(mock.requests.length, 0);
+      const allowedLast = `{"model":"gpt-4o","seed":12345678901234567890,"temperature":1.0,"model":"gpt-4o-mini","messages":[{"role":"user","content":"x"}]}`;
+      const res = await send(key, '/v1/chat/completions', allowedLast, {
+        'content-type': 'application/json',
+      });
+      assert.equal(res.status, 200, res.text);
+      const forwarded = mock.requests[0]?.body ?? '';
+      assert.equal(forwarded.match(/"model"/g)?.length, 1, forwarded);
+      assert.ok(forwarded.includes('"model":"gpt-4o-mini"'));
+      assert.ok(forwarded.includes('"seed":12345678901234567890'), forwarded);
+      assert.ok(forwarded.includes('"temperature":1.0'), forwarded);
+    });
+
+    test('a body that is not JSON is refused in OpenAI shape, before anything is forwarded', async () => {
+      const { key } = await node.createKey({ scopes: ['openai:write'] });
+      mock.reset();
+      const cases: Array<[string | Buffer, Record<string, string>, number, string]> = [
+        [
+          'model=gpt-4o&messages=x',
+          { 'content-type': 'application/x-www-form-urlencoded' },
+          415,
+          'UNSUPPORTED_MEDIA_TYPE',
+        ],
+        ['model: gpt-4o', { 'content-type': 'text/plain' }, 415, 'UNSUPPORTED_MEDIA_TYPE'],
+        ['{"model": "gpt-4o",', { 'content-type': 'application/json' }, 400, 'INVALID_JSON'],
+        ['["gpt-4o"]', { 'content-type': 'application/json' }, 400, 'INVALID_JSON'],
+        ['{"model":["gpt-4o"],"messages":[]}', {}, 400, 'VALIDATION_FAILED'],
+        [
+          chat('gpt-4o'),
+          { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+          415,
+          'UNSUPPORTED_MEDIA_TYPE',
+        ],
+      ];
+      for (const [body, headers, status, code] of cases) {
+        const res = await send(key, '/v1/chat/completions', body, headers);
+        assert.equal(res.status, status, `${String(body)}: ${res.text}`);
+        const { error } = res.json();
+        assert.equal(error.keywarden_code, code, String(body));
+        assert.equal(typeof error.message, 'string');
+        assert.equal(error.type, 'invalid_request_error');
+      }
+      assert.equal(mock.requests.length, 0);
+    });
+
+    test('a key with an allowlist must name its model; batches and realtime run models it cannot check', async () => {
+      const { key } = await node.createKey({ scopes: ['openai:write'], models: ['gpt-4o-mini'] });
+      mock.reset();
+      const noModel = await send(key, '/v1/images/generations', '{"prompt":"a cat"}');
+      assert.equal(noModel.status, 403, noModel.text);
+      const empty = await send(key, '/v1/chat/completions', '');
+      assert.equal(empty.status, 403, empty.text);
+      const batch = await send(
+        key,
+        '/v1/batches',
+        '{"input_file_id":"file-1","endpoint":"/v1/chat/completions","completion_window":"24h"}',
+      );
+      assert.equal(batch.status, 403);
+      assert.equal(mock.requests.length, 0);
+      // Without an allowlist, scopes alone decide: the batch goes through.
+      const free = await node.createKey({ scopes: ['openai/batches:write'] });
+      await send(free.key, '/v1/batches', '{"input_file_id":"file-1"}');
+      assert.equal(mock.requests.length, 1);
+    });
+
+    test('multipart endpoints: the model is read from the form and the form the gateway read is forwarded', async () => {
+      const { key } = await node.createKey({ scopes: ['openai:write'], models: ['whisper-1'] });
+      const form = (model: string | string[] | null) => {
+        const data = new FormData();
+        for (const m of model === null ? [] : [model].flat()) data.append('model', m);
+        data.append(
+          'file',
+          new Blob([Buffer.from('RIFF-audio-bytes')], { type: 'audio/wav' }),
+          'a.wav',
+        );
+        return data;
+      };
+      mock.reset();
+      const denied = await send(key, '/v1/audio/transcriptions', form('gpt-4o-transcribe'));
+      assert.equal(denied.status, 403, denied.text);
+      assert.equal(denied.json().error.code, 'model_not_allowed');
+      const missing = await send(key, '/v1/audio/translations', form(null));
+      assert.equal(missing.status, 403, missing.text);
+      const twice = await send(
+        key,
+        '/v1/audio/transcriptions',
+        form(['whisper-1', 'gpt-4o-transcribe']),
+      );
+      assert.equal(twice.status, 400, twice.text);
+      assert.equal(twice.json().error.param, 'model');
+      const edit = await send(key, '/v1/images/edits', form('gpt-image-1'));
+      assert.equal(edit.status, 403, edit.text);
+      assert.equal(mock.requests.length, 0);
+
+      const allowed = await send(key, '/v1/audio/transcriptions', form('whisper-1'));
+      assert.equal(allowed.status, 404, 'the mock has no audio API: the answer is its own');
+      const received = mock.requests[0];
+      assert.match(String(received?.headers['content-type']), /^multipart\/form-data; boundary=/);
+      assert.match(received?.body ?? '', /name="model"\r\n\r\nwhisper-1\r\n/);
+      assert.ok(received?.body.includes('RIFF-audio-bytes'));
+      assert.ok(received?.body.includes('filename="a.wav"'));
     });
 
     test('unknown upstream: 404, no lookup storm', async () => {

@@ -34,6 +34,13 @@ import {
   upstreamRequestHeaders,
 } from './headers.ts';
 import { modelAllowed } from './models.ts';
+import {
+  isRefusal,
+  namesModel,
+  openaiBodyShape,
+  readOpenAIBody,
+  runsUnseenModels,
+} from './openai-body.ts';
 import { openaiError } from './openai-errors.ts';
 import { OpenAIStreamMeter, type TokenUsage, usageFromResponse } from './openai-usage.ts';
 import { costMicros, type PriceTable } from './pricing.ts';
@@ -68,8 +75,6 @@ export interface GatewayDeps {
 const UPSTREAM_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /** Endpoints whose requests cost money by model: a budgeted key needs a priced model there. */
 const PRICED_ENDPOINTS = new Set(['chat.completions', 'completions', 'embeddings', 'responses']);
-/** Endpoints that take their model in a multipart form the gateway does not read. */
-const MULTIPART_MODEL_ENDPOINTS = /^(audio|images)\./;
 
 /**
  * One request's life. What the usage event needs from the caller's request (address, user
@@ -148,31 +153,30 @@ export class Gateway {
       return this.#refuse(exchange, 'ROUTE_NOT_FOUND', 'no OpenAI endpoint at this path');
     }
 
-    // OpenAI JSON bodies are read: the model is checked and priced, streams asked for usage.
+    // An OpenAI body is understood or refused, whatever content type it claims (openai-body.ts):
+    // the model is checked and priced, streams asked for usage. Other bodies stream through.
     let body: Buffer | null = null;
+    let bodyType: string | null = null;
     let json: Record<string, unknown> | null = null;
+    let bodyModel: string | null = null;
     const hasBody = method !== 'GET' && method !== 'HEAD' && bodyAnnounced(request.raw);
-    if (exchange.openai && hasBody && isJson(request.headers['content-type'])) {
-      const read = await readBody(request.raw, this.#deps.bodyLimitBytes);
-      if (read === null) {
-        reply.header('connection', 'close');
-        return this.#refuse(
-          exchange,
-          'PAYLOAD_TOO_LARGE',
-          `the gateway reads at most ${this.#deps.bodyLimitBytes} bytes`,
-        );
+    const shape = exchange.openai ? openaiBodyShape(segments) : 'opaque';
+    if (hasBody && shape !== 'opaque') {
+      const read = await readOpenAIBody(request.raw, shape, this.#deps.bodyLimitBytes);
+      if (isRefusal(read)) {
+        if (read.refused === 'PAYLOAD_TOO_LARGE') reply.header('connection', 'close');
+        drain(request.raw);
+        return this.#refuse(exchange, read.refused, read.detail, read.param);
       }
-      body = read;
-      const parsed = parseJsonObject(read);
-      if (!parsed) return this.#refuse(exchange, 'INVALID_JSON', 'the body is not a JSON object');
-      json = parsed;
+      ({ body, json, model: bodyModel } = read);
+      bodyType = read.contentType;
     }
+    const streamsBody = hasBody && shape === 'opaque';
     const model =
-      typeof json?.model === 'string'
-        ? json.model
-        : endpoint === 'models' && segments.length > (segments[0] === 'v1' ? 2 : 1)
-          ? (segments.at(-1) ?? null)
-          : null;
+      bodyModel ??
+      (endpoint === 'models' && segments.length > (segments[0] === 'v1' ? 2 : 1)
+        ? (segments.at(-1) ?? null)
+        : null);
     const price = model ? this.#deps.prices.priceOf(model, upstream.record.prices) : null;
     const needsPrice = method === 'POST' && endpoint !== null && PRICED_ENDPOINTS.has(endpoint);
 
@@ -190,9 +194,8 @@ export class Gateway {
           model,
           priced: price !== null,
           needsPrice,
-          hasBody,
-          json,
-          endpoint,
+          namesModel: exchange.openai && namesModel(method, segments),
+          runsUnseenModels: exchange.openai && runsUnseenModels(method, segments),
         }),
       usage: { entryPoint: 'gateway', deferred: true },
     });
@@ -269,9 +272,14 @@ export class Gateway {
       if (verdict.key.ownerId)
         headers['x-keywarden-owner-id'] = encodeURIComponent(verdict.key.ownerId);
     }
-    if (body) headers['content-length'] = String(body.length);
-    else if (hasBody && request.headers['content-length'])
+    if (body) {
+      // The body the gateway read and checked, in the form it was read: its type is ours.
+      headers['content-length'] = String(body.length);
+      if (bodyType) headers['content-type'] = bodyType;
+      delete headers['content-encoding'];
+    } else if (streamsBody && request.headers['content-length'])
       headers['content-length'] = request.headers['content-length'];
+    else if (!streamsBody) delete headers['content-type'];
 
     const abort = new AbortController();
     const onClose = () => {
@@ -285,7 +293,7 @@ export class Gateway {
         path: upstreamPath(upstream, rawPath) + withoutApiKey(query, source === 'query'),
         method: method as Dispatcher.HttpMethod,
         headers,
-        body: body ?? (hasBody ? request.raw : null),
+        body: body ?? (streamsBody ? request.raw : null),
         signal: abort.signal,
       });
     } catch (error) {
@@ -463,19 +471,25 @@ export class Gateway {
     return headers;
   }
 
-  #refuse(exchange: Exchange, code: ErrorCode, detail?: string): FastifyReply {
+  #refuse(exchange: Exchange, code: ErrorCode, detail?: string, param?: string): FastifyReply {
     const { reply, verdict } = exchange;
     if (verdict && (verdict.limits.length > 0 || verdict.retryAfterSeconds !== null))
       reply.headers(rateLimitHeaders({ ...verdict, allowed: verdict.valid }));
     const www = wwwAuthenticateFor(code as RejectionCode, verdict?.missingScopes ?? []);
     if (www) reply.header('www-authenticate', www);
     this.#record(exchange, ERROR_CATALOGUE[code].status, null, null);
-    if (!exchange.openai) return sendProblem(reply, code, detail);
+    if (!exchange.openai)
+      return sendProblem(
+        reply,
+        code,
+        detail,
+        param ? [{ field: param, message: detail ?? '' }] : [],
+      );
     if (verdict?.limits.length) reply.headers(openaiRateLimitHeaders(verdict.limits, []));
     const missing = verdict?.missingScopes.length
       ? `missing scope ${verdict.missingScopes.join(' ')}`
       : undefined;
-    return sendOpenAIError(reply, code, detail ?? missing);
+    return sendOpenAIError(reply, code, detail ?? missing, { param });
   }
 
   #refuseReservation(exchange: Exchange, decision: ReserveDecision): FastifyReply {
@@ -569,7 +583,7 @@ function sendOpenAIError(
   reply: FastifyReply,
   code: ErrorCode,
   detail: string | undefined,
-  options?: { tokens?: boolean },
+  options?: { tokens?: boolean; param?: string },
 ): FastifyReply {
   if (code === 'QUOTA_EXCEEDED' || code === 'BUDGET_EXCEEDED')
     reply.header('x-should-retry', 'false');
@@ -584,9 +598,10 @@ function authorizeRequest(
     model: string | null;
     priced: boolean;
     needsPrice: boolean;
-    hasBody: boolean;
-    json: Record<string, unknown> | null;
-    endpoint: string | null;
+    /** A creation endpoint that runs a model: without one named, the upstream picks it. */
+    namesModel: boolean;
+    /** A batch or realtime session: it runs models the gateway never sees. */
+    runsUnseenModels: boolean;
   },
 ): RejectionCode | null {
   // A generic upstream's route that its map does not list: nobody may call it.
@@ -594,14 +609,10 @@ function authorizeRequest(
   if (key.models !== null) {
     if (request.model !== null && !modelAllowed(key.models, request.model))
       return 'MODEL_NOT_ALLOWED';
-    // The model is in a form the gateway does not read: it cannot be checked, so it is not allowed.
-    if (
-      request.model === null &&
-      request.hasBody &&
-      !request.json &&
-      MULTIPART_MODEL_ENDPOINTS.test(request.endpoint ?? '')
-    )
-      return 'MODEL_NOT_ALLOWED';
+    // An allowlist is a promise about every model the key runs: a request that leaves the
+    // choice to the upstream, or hides it where the gateway cannot read, is not allowed.
+    if (request.model === null && request.namesModel) return 'MODEL_NOT_ALLOWED';
+    if (request.runsUnseenModels) return 'MODEL_NOT_ALLOWED';
   }
   if (key.budgets?.length && request.needsPrice && !request.priced) return 'MODEL_NOT_ALLOWED';
   return null;
@@ -658,24 +669,6 @@ function withoutApiKey(query: string, keyInQuery: boolean): string {
 function bodyAnnounced(raw: IncomingMessage): boolean {
   const length = raw.headers['content-length'];
   return raw.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-}
-
-function isJson(contentType: string | undefined): boolean {
-  return /^application\/([a-z.+-]*\+)?json\b/i.test(contentType ?? '');
-}
-
-async function readBody(raw: IncomingMessage, limit: number): Promise<Buffer | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of raw) {
-    size += (chunk as Buffer).length;
-    if (size > limit) {
-      raw.resume();
-      return null;
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks, size);
 }
 
 function parseJsonObject(bytes: Buffer): Record<string, unknown> | null {
