@@ -27,7 +27,7 @@ import {
   type Verifier,
   wwwAuthenticateFor,
 } from '../verify/index.ts';
-import { httpRouteScope, openaiEndpoint, openaiScope, splitGatewayPath } from './endpoints.ts';
+import { canonicalGatewayPath, httpRouteScope, openaiEndpoint, openaiScope } from './endpoints.ts';
 import {
   callerResponseHeaders,
   openaiRateLimitHeaders,
@@ -134,15 +134,14 @@ export class Gateway {
 
     const prefix = `/gw/${name}`;
     const [rawPath = '', query = ''] = splitOnce(request.url.slice(prefix.length), '?');
-    const segments = splitGatewayPath(rawPath);
-    if (!segments) {
+    // The scope is decided on these segments, and the upstream receives their one canonical
+    // spelling (`path`): never a decision on one spelling and another forwarded.
+    const checked = canonicalGatewayPath(rawPath);
+    if ('refused' in checked) {
       drain(request.raw);
-      return this.#refuse(
-        exchange,
-        'VALIDATION_FAILED',
-        'the path has empty, dot or encoded-slash segments',
-      );
+      return this.#refuse(exchange, 'VALIDATION_FAILED', checked.refused, 'path');
     }
+    const { segments } = checked;
     const method = request.method;
     const endpoint = exchange.openai ? openaiEndpoint(segments) : null;
     const scope = exchange.openai
@@ -290,7 +289,7 @@ export class Gateway {
     let response: Dispatcher.ResponseData;
     try {
       response = await upstream.pool.request({
-        path: upstreamPath(upstream, rawPath) + withoutApiKey(query, source === 'query'),
+        path: upstreamPath(upstream, checked.path) + withoutApiKey(query, source === 'query'),
         method: method as Dispatcher.HttpMethod,
         headers,
         body: body ?? (streamsBody ? request.raw : null),

@@ -196,6 +196,76 @@ for (const configuration of CONFIGURATIONS)
       assert.equal(seen.length, 0);
     });
 
+    /** node:http sends the path exactly as written (fetch would resolve dot segments itself). */
+    const rawGet = (path: string, key: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpRequest(
+          {
+            host: '127.0.0.1',
+            port: new URL(base).port,
+            path,
+            headers: { authorization: `Bearer ${key}` },
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (chunk: Buffer) => chunks.push(chunk));
+            res.on('end', () =>
+              resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
+            );
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+
+    test('a protected route is not reached by another spelling of its path', async () => {
+      const created = await node.request({
+        method: 'POST',
+        url: '/v1/upstreams',
+        payload: {
+          name: 'guarded',
+          type: 'http',
+          baseUrl: origin,
+          environments: ['dev'],
+          routes: [
+            { method: 'GET', path: '/api/admin/**', scope: 'guarded:admin' },
+            { method: '*', path: '/**', scope: 'guarded:read' },
+          ],
+        },
+      });
+      assert.equal(created.statusCode, 201, created.body);
+      const reader = await node.createKey({ scopes: ['guarded:read'] });
+      seen.length = 0;
+      const variants = {
+        '/api/ADMIN/users': 403,
+        '/api/Admin/users': 403,
+        '/api/admin;x/users': 400,
+        '/api/admin./users': 400,
+        '/api/admin%20/users': 400,
+        '/api/%61dmin/users': 403,
+        '/api/admin%2fusers': 400,
+        '/api//admin/users': 400,
+      };
+      for (const [path, status] of Object.entries(variants)) {
+        const res = await rawGet(`/gw/guarded${path}`, reader.key);
+        assert.equal(res.status, status, `${path}: ${res.body}`);
+        assert.equal(
+          JSON.parse(res.body).code,
+          status === 403 ? 'INSUFFICIENT_SCOPE' : 'VALIDATION_FAILED',
+        );
+      }
+      assert.equal(seen.length, 0, 'no spelling of the admin path reached the upstream');
+      const fine = await rawGet('/gw/guarded/api/users', reader.key);
+      assert.equal(fine.status, 200);
+
+      // What was authorised is what is forwarded: one canonical spelling.
+      const admin = await node.createKey({ scopes: ['guarded:admin'] });
+      seen.length = 0;
+      const res = await rawGet('/gw/guarded/api/%61dmin/Users?x=1', admin.key);
+      assert.equal(res.status, 200, res.body);
+      assert.equal(seen[0]?.url, '/api/admin/Users?x=1');
+    });
+
     test('replacing the secret takes effect on the next request, without a failed one', async () => {
       const { key } = await node.createKey({ scopes: ['things:read'] });
       const next = `svc-${randomUUID()}`;
