@@ -136,6 +136,23 @@ for (const configuration of CONFIGURATIONS)
       assert.equal((await fetch(`${base}/healthz`)).status, 200);
     });
 
+    test('a read is forwarded as a read: method overrides are dropped', async () => {
+      const { key } = await node.createKey({ scopes: ['things:read'] });
+      seen.length = 0;
+      const res = await call('/things/1', {
+        key,
+        headers: {
+          'x-http-method-override': 'DELETE',
+          'x-http-method': 'DELETE',
+          'x-method-override': 'DELETE',
+        },
+      });
+      assert.equal(res.status, 200);
+      assert.equal(seen[0]?.method, 'GET');
+      for (const name of ['x-http-method-override', 'x-http-method', 'x-method-override'])
+        assert.equal(seen[0]?.headers[name], undefined, name);
+    });
+
     test('scopes from the map: read keys may GET, not POST; unmapped routes are refused for everyone', async () => {
       const { key } = await node.createKey({ scopes: ['things:read'] });
       assert.equal((await call('/things/1', { key })).status, 200);
