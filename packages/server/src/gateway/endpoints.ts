@@ -42,8 +42,10 @@ export function openaiScope(upstream: string, method: string, segments: readonly
 /**
  * Generic upstream: the first route whose method and path match gives the scope. Path
  * patterns: literal segments, `*` for exactly one segment, a final `**` for any rest
- * (including none). No routes at all: `<name>:read` / `<name>:write` by method. Routes that
- * exist but do not match: null, and the gateway refuses the request.
+ * (including none). Literal segments match without regard to case (`/admin` covers `/ADMIN`
+ * and `/admın`: upstreams that ignore case would serve them as one), and a `HEAD` is matched
+ * as the `GET` it mirrors. No routes at all: `<name>:read` / `<name>:write` by method. Routes
+ * that exist but do not match: null, and the gateway refuses the request.
  */
 export function httpRouteScope(
   upstream: string,
@@ -52,48 +54,117 @@ export function httpRouteScope(
   segments: readonly string[],
 ): string | null {
   if (routes.length === 0) return `${upstream}:${levelFor(method)}`;
+  const folded = segments.map(foldCase);
   for (const route of routes) {
-    if (route.method !== '*' && route.method !== method) continue;
-    if (pathMatches(route.path, segments)) return route.scope;
+    if (!methodMatches(route.method, method)) continue;
+    if (pathMatchesFolded(route.path, folded)) return route.scope;
   }
   return null;
 }
 
+function methodMatches(pattern: string, method: string): boolean {
+  return pattern === '*' || pattern === method || (method === 'HEAD' && pattern === 'GET');
+}
+
+/**
+ * Case folding for matching: upper then lower, so that the letters an upstream's
+ * case-insensitive comparison would take for ASCII ones (the dotless `ı` upper-cases to `I`)
+ * fold to them too. Lookalikes that only Unicode normalisation would fold (`ｆ`, `K`, `ſ`)
+ * never get here: canonicalGatewayPath refuses them.
+ */
+function foldCase(text: string): string {
+  return text.toUpperCase().toLowerCase();
+}
+
 export function pathMatches(pattern: string, segments: readonly string[]): boolean {
+  return pathMatchesFolded(pattern, segments.map(foldCase));
+}
+
+function pathMatchesFolded(pattern: string, folded: readonly string[]): boolean {
   const parts = pattern.split('/').filter(Boolean);
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i]!;
     if (part === '**' && i === parts.length - 1) return true;
-    const segment = segments[i];
+    const segment = folded[i];
     if (segment === undefined) return false;
-    if (part !== '*' && part !== segment) return false;
+    if (part !== '*' && foldCase(part) !== segment) return false;
   }
-  return parts.length === segments.length;
+  return parts.length === folded.length;
+}
+
+/** A gateway path as checked, and as forwarded: the same segments, one spelling. */
+export interface GatewayPath {
+  /** Percent-decoded segments, for matching. */
+  segments: string[];
+  /** The canonical spelling the upstream receives: `''` or `/a/b` (a trailing `/` is kept). */
+  path: string;
 }
 
 /**
- * The path below `/gw/{upstream}`, split and checked. Segments are percent-decoded for
- * matching only (the upstream receives the path exactly as sent). A path that could mean one
- * thing to the scope check and another to the upstream is refused: dot segments, encoded
- * slashes or backslashes, empty segments and control characters.
+ * The path below `/gw/{upstream}`, decoded, checked and spelt once. The scope is decided on
+ * `segments` and the upstream receives `path`, their canonical encoding, so that no decision
+ * is taken on one spelling while another is forwarded. A path that different servers could
+ * read differently is refused (the reason is returned, for the 400):
+ *
+ * - empty segments (`//`), dot segments (`.`, `..`, `%2e`), encoded `/` or `\`;
+ * - `;` (matrix parameters, which some servers strip: `/admin;x` is `/admin` to them), and
+ *   an encoded `?` or `#`;
+ * - a `%` left after decoding (double encoding: `%2561` is `%61` here, `a` to a server that
+ *   decodes twice);
+ * - a segment ending in `.` or beginning or ending in white space (`admin.`, `admin%20`,
+ *   which Windows-backed servers trim);
+ * - control, format (zero-width), private-use or unassigned characters, and any character
+ *   that Unicode compatibility normalisation (NFKC) would change (fullwidth letters, the
+ *   Kelvin sign, ligatures).
  */
-export function splitGatewayPath(rest: string): string[] | null {
-  if (rest === '' || rest === '/') return [];
-  if (!rest.startsWith('/')) return null;
+export function canonicalGatewayPath(rest: string): GatewayPath | { refused: string } {
+  if (rest === '' || rest === '/') return { segments: [], path: rest };
+  if (!rest.startsWith('/')) return { refused: 'the path must start with /' };
   const raw = rest.slice(1).split('/');
-  if (raw.at(-1) === '') raw.pop();
+  const trailingSlash = raw.length > 1 && raw.at(-1) === '';
+  if (trailingSlash) raw.pop();
   const segments: string[] = [];
   for (const part of raw) {
     let decoded: string;
     try {
       decoded = decodeURIComponent(part);
     } catch {
-      return null;
+      return { refused: 'the path has a malformed percent-escape' };
     }
-    if (decoded === '' || decoded === '.' || decoded === '..') return null;
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
-    if (/[/\\\u0000-\u001f\u007f]/.test(decoded)) return null;
+    const why = ambiguity(decoded);
+    if (why) return { refused: `the path has ${why}` };
     segments.push(decoded);
   }
-  return segments;
+  const path = `/${segments.map(encodeSegment).join('/')}${trailingSlash ? '/' : ''}`;
+  return { segments, path };
+}
+
+/** Why a decoded segment could be read differently by another server, or null. */
+function ambiguity(segment: string): string | null {
+  if (segment === '') return 'an empty segment';
+  if (segment === '.' || segment === '..') return 'a dot segment';
+  if (/[/\\]/.test(segment)) return 'an encoded slash or backslash';
+  if (segment.includes(';')) return 'a ";" (matrix parameter)';
+  if (/[?#]/.test(segment)) return 'an encoded "?" or "#"';
+  if (segment.includes('%')) return 'a "%" after decoding (double encoding)';
+  if (/[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Cs}]/u.test(segment)) return 'a control or invisible character';
+  if (/^\p{White_Space}|[\p{White_Space}.]$/u.test(segment))
+    return 'a segment beginning with white space or ending in white space or "."';
+  if (segment.normalize('NFKC') !== segment) return 'a character that normalises to another';
+  return null;
+}
+
+/** RFC 3986 `pchar` minus `;`: what may stand unescaped in a segment. */
+const PLAIN = /[A-Za-z0-9\-._~!$&'()*+,=:@]/;
+
+function encodeSegment(segment: string): string {
+  let out = '';
+  for (const char of segment) out += PLAIN.test(char) ? char : encodeURIComponent(char);
+  return out;
+}
+
+/** The decoded segments of a gateway path, or null when canonicalGatewayPath refuses it. */
+export function splitGatewayPath(rest: string): string[] | null {
+  const path = canonicalGatewayPath(rest);
+  return 'refused' in path ? null : path.segments;
 }

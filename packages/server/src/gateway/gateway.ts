@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../clock/index.ts';
 import { ERROR_CATALOGUE, type ErrorCode } from '../errors/index.ts';
+import { clientIpOf } from '../http/client-ip.ts';
 import { presentedKey } from '../http/credentials.ts';
 import { sendProblem } from '../http/problem.ts';
 import {
@@ -26,13 +27,20 @@ import {
   type Verifier,
   wwwAuthenticateFor,
 } from '../verify/index.ts';
-import { httpRouteScope, openaiEndpoint, openaiScope, splitGatewayPath } from './endpoints.ts';
+import { canonicalGatewayPath, httpRouteScope, openaiEndpoint, openaiScope } from './endpoints.ts';
 import {
   callerResponseHeaders,
   openaiRateLimitHeaders,
   upstreamRequestHeaders,
 } from './headers.ts';
 import { modelAllowed } from './models.ts';
+import {
+  isRefusal,
+  namesModel,
+  openaiBodyShape,
+  readOpenAIBody,
+  runsUnseenModels,
+} from './openai-body.ts';
 import { openaiError } from './openai-errors.ts';
 import { OpenAIStreamMeter, type TokenUsage, usageFromResponse } from './openai-usage.ts';
 import { costMicros, type PriceTable } from './pricing.ts';
@@ -68,13 +76,19 @@ export interface GatewayDeps {
 const UPSTREAM_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /** Endpoints whose requests cost money by model: a budgeted key needs a priced model there. */
 const PRICED_ENDPOINTS = new Set(['chat.completions', 'completions', 'embeddings', 'responses']);
-/** Endpoints that take their model in a multipart form the gateway does not read. */
-const MULTIPART_MODEL_ENDPOINTS = /^(audio|images)\./;
 
+/**
+ * One request's life. What the usage event needs from the caller's request (address, user
+ * agent, id) is copied here when the request arrives: the request object is never read after
+ * the answer, when its socket may be gone (Fastify's `request.ip` behind trusted proxies then
+ * throws, and did take the process down).
+ */
 interface Exchange {
   started: number;
-  request: FastifyRequest;
   reply: FastifyReply;
+  requestId: string;
+  clientIp: string | null;
+  userAgent: string | null;
   upstream: ResolvedUpstream | null;
   openai: boolean;
   route: string;
@@ -100,10 +114,13 @@ export class Gateway {
   }
 
   async handle(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const userAgent = request.headers['user-agent'];
     const exchange: Exchange = {
       started: performance.now(),
-      request,
       reply,
+      requestId: String(request.id),
+      clientIp: clientIpOf(request),
+      userAgent: typeof userAgent === 'string' ? userAgent : null,
       upstream: null,
       openai: false,
       route: `${request.method} ${request.url.split('?', 1)[0]}`.slice(0, 200),
@@ -120,15 +137,14 @@ export class Gateway {
 
     const prefix = `/gw/${name}`;
     const [rawPath = '', query = ''] = splitOnce(request.url.slice(prefix.length), '?');
-    const segments = splitGatewayPath(rawPath);
-    if (!segments) {
+    // The scope is decided on these segments, and the upstream receives their one canonical
+    // spelling (`path`): never a decision on one spelling and another forwarded.
+    const checked = canonicalGatewayPath(rawPath);
+    if ('refused' in checked) {
       drain(request.raw);
-      return this.#refuse(
-        exchange,
-        'VALIDATION_FAILED',
-        'the path has empty, dot or encoded-slash segments',
-      );
+      return this.#refuse(exchange, 'VALIDATION_FAILED', checked.refused, 'path');
     }
+    const { segments } = checked;
     const method = request.method;
     const endpoint = exchange.openai ? openaiEndpoint(segments) : null;
     const scope = exchange.openai
@@ -139,31 +155,30 @@ export class Gateway {
       return this.#refuse(exchange, 'ROUTE_NOT_FOUND', 'no OpenAI endpoint at this path');
     }
 
-    // OpenAI JSON bodies are read: the model is checked and priced, streams asked for usage.
+    // An OpenAI body is understood or refused, whatever content type it claims (openai-body.ts):
+    // the model is checked and priced, streams asked for usage. Other bodies stream through.
     let body: Buffer | null = null;
+    let bodyType: string | null = null;
     let json: Record<string, unknown> | null = null;
+    let bodyModel: string | null = null;
     const hasBody = method !== 'GET' && method !== 'HEAD' && bodyAnnounced(request.raw);
-    if (exchange.openai && hasBody && isJson(request.headers['content-type'])) {
-      const read = await readBody(request.raw, this.#deps.bodyLimitBytes);
-      if (read === null) {
-        reply.header('connection', 'close');
-        return this.#refuse(
-          exchange,
-          'PAYLOAD_TOO_LARGE',
-          `the gateway reads at most ${this.#deps.bodyLimitBytes} bytes`,
-        );
+    const shape = exchange.openai ? openaiBodyShape(segments) : 'opaque';
+    if (hasBody && shape !== 'opaque') {
+      const read = await readOpenAIBody(request.raw, shape, this.#deps.bodyLimitBytes);
+      if (isRefusal(read)) {
+        if (read.refused === 'PAYLOAD_TOO_LARGE') reply.header('connection', 'close');
+        drain(request.raw);
+        return this.#refuse(exchange, read.refused, read.detail, read.param);
       }
-      body = read;
-      const parsed = parseJsonObject(read);
-      if (!parsed) return this.#refuse(exchange, 'INVALID_JSON', 'the body is not a JSON object');
-      json = parsed;
+      ({ body, json, model: bodyModel } = read);
+      bodyType = read.contentType;
     }
+    const streamsBody = hasBody && shape === 'opaque';
     const model =
-      typeof json?.model === 'string'
-        ? json.model
-        : endpoint === 'models' && segments.length > (segments[0] === 'v1' ? 2 : 1)
-          ? (segments.at(-1) ?? null)
-          : null;
+      bodyModel ??
+      (endpoint === 'models' && segments.length > (segments[0] === 'v1' ? 2 : 1)
+        ? (segments.at(-1) ?? null)
+        : null);
     const price = model ? this.#deps.prices.priceOf(model, upstream.record.prices) : null;
     const needsPrice = method === 'POST' && endpoint !== null && PRICED_ENDPOINTS.has(endpoint);
 
@@ -173,7 +188,7 @@ export class Gateway {
       source,
       requiredScopes: scope ? [scope] : [],
       env: upstream.record.environments,
-      clientIp: request.ip,
+      clientIp: exchange.clientIp,
       cost: 1,
       authorize: (found) =>
         authorizeRequest(found, {
@@ -181,9 +196,8 @@ export class Gateway {
           model,
           priced: price !== null,
           needsPrice,
-          hasBody,
-          json,
-          endpoint,
+          namesModel: exchange.openai && namesModel(method, segments),
+          runsUnseenModels: exchange.openai && runsUnseenModels(method, segments),
         }),
       usage: { entryPoint: 'gateway', deferred: true },
     });
@@ -273,9 +287,14 @@ export class Gateway {
       if (verdict.key.ownerId)
         headers['x-keywarden-owner-id'] = encodeURIComponent(verdict.key.ownerId);
     }
-    if (body) headers['content-length'] = String(body.length);
-    else if (hasBody && request.headers['content-length'])
+    if (body) {
+      // The body the gateway read and checked, in the form it was read: its type is ours.
+      headers['content-length'] = String(body.length);
+      if (bodyType) headers['content-type'] = bodyType;
+      delete headers['content-encoding'];
+    } else if (streamsBody && request.headers['content-length'])
       headers['content-length'] = request.headers['content-length'];
+    else if (!streamsBody) delete headers['content-type'];
 
     const abort = new AbortController();
     const onClose = () => {
@@ -286,10 +305,10 @@ export class Gateway {
     let response: Dispatcher.ResponseData;
     try {
       response = await upstream.pool.request({
-        path: upstreamPath(upstream, rawPath) + withoutApiKey(query, source === 'query'),
+        path: upstreamPath(upstream, checked.path) + withoutApiKey(query, source === 'query'),
         method: method as Dispatcher.HttpMethod,
         headers,
-        body: body ?? (hasBody ? request.raw : null),
+        body: body ?? (streamsBody ? request.raw : null),
         signal: abort.signal,
       });
     } catch (error) {
@@ -347,6 +366,7 @@ export class Gateway {
       void this.#settle(metering, null);
       this.#record(exchange, response.statusCode, null, metering);
     };
+    // After the answer: nothing here may throw into the event loop (recording is guarded).
     response.body.once('end', finished);
     response.body.once('error', finished);
     return reply.send(response.body);
@@ -369,7 +389,7 @@ export class Gateway {
     const splitter = new SseSplitter();
     const raw = reply.raw;
     reply.hijack();
-    if (!reply.hasHeader('x-request-id')) reply.header('x-request-id', String(exchange.request.id));
+    if (!reply.hasHeader('x-request-id')) reply.header('x-request-id', exchange.requestId);
     raw.writeHead(response.statusCode, reply.getHeaders() as OutgoingHttpHeaders);
     let done = false;
     const finish = (cut: boolean) => {
@@ -387,7 +407,13 @@ export class Gateway {
       }
     };
     response.body.on('data', (chunk: Buffer) => {
-      for (const block of splitter.push(chunk)) send(meter.event(block));
+      // The upstream's bytes are untrusted: a throw here would reach the event loop and end the
+      // process. Whatever fails is a cut stream, metered by estimate.
+      try {
+        for (const block of splitter.push(chunk)) send(meter.event(block));
+      } catch (error) {
+        response.body.destroy(error as Error);
+      }
     });
     response.body.once('end', () => {
       send(splitter.end());
@@ -460,19 +486,25 @@ export class Gateway {
     return headers;
   }
 
-  #refuse(exchange: Exchange, code: ErrorCode, detail?: string): FastifyReply {
+  #refuse(exchange: Exchange, code: ErrorCode, detail?: string, param?: string): FastifyReply {
     const { reply, verdict } = exchange;
     if (verdict && (verdict.limits.length > 0 || verdict.retryAfterSeconds !== null))
       reply.headers(rateLimitHeaders({ ...verdict, allowed: verdict.valid }));
     const www = wwwAuthenticateFor(code as RejectionCode, verdict?.missingScopes ?? []);
     if (www) reply.header('www-authenticate', www);
     this.#record(exchange, ERROR_CATALOGUE[code].status, null, null);
-    if (!exchange.openai) return sendProblem(reply, code, detail);
+    if (!exchange.openai)
+      return sendProblem(
+        reply,
+        code,
+        detail,
+        param ? [{ field: param, message: detail ?? '' }] : [],
+      );
     if (verdict?.limits.length) reply.headers(openaiRateLimitHeaders(verdict.limits, []));
     const missing = verdict?.missingScopes.length
       ? `missing scope ${verdict.missingScopes.join(' ')}`
       : undefined;
-    return sendOpenAIError(reply, code, detail ?? missing);
+    return sendOpenAIError(reply, code, detail ?? missing, { param });
   }
 
   #refuseReservation(
@@ -496,6 +528,11 @@ export class Gateway {
     return sendOpenAIError(reply, code, detail, { tokens: code === 'RATE_LIMITED' });
   }
 
+  /**
+   * One usage event. Often called after the answer left (from stream and body events), so it
+   * reads only what the exchange captured, and never throws: a failure here (a recorder closed
+   * during shutdown, say) is logged, never allowed to reach the event loop.
+   */
   #record(
     exchange: Exchange,
     status: number,
@@ -503,7 +540,24 @@ export class Gateway {
     metering: Metering | null,
     outcome?: RejectionCode,
   ): void {
-    const { verdict, request } = exchange;
+    try {
+      this.#recordUnguarded(exchange, status, usage, metering, outcome);
+    } catch (error) {
+      this.#deps.logger?.error(
+        { err: error, upstream: exchange.upstream?.record.name },
+        'recording a gateway usage event failed',
+      );
+    }
+  }
+
+  #recordUnguarded(
+    exchange: Exchange,
+    status: number,
+    usage: TokenUsage | null,
+    metering: Metering | null,
+    outcome: RejectionCode | undefined,
+  ): void {
+    const { verdict } = exchange;
     const key = verdict?.key ?? null;
     const price = usage ? (metering?.price ?? null) : null;
     void this.#deps.usage.record({
@@ -517,9 +571,8 @@ export class Gateway {
       route: exchange.route,
       status,
       latencyMs: performance.now() - exchange.started,
-      clientIp: request.ip ?? null,
-      userAgent:
-        typeof request.headers['user-agent'] === 'string' ? request.headers['user-agent'] : null,
+      clientIp: exchange.clientIp,
+      userAgent: exchange.userAgent,
       cost: verdict?.valid ? 1 : 0,
       tokensIn: usage ? usage.input : null,
       tokensOut: usage ? usage.output : null,
@@ -547,7 +600,7 @@ function sendOpenAIError(
   reply: FastifyReply,
   code: ErrorCode,
   detail: string | undefined,
-  options?: { tokens?: boolean },
+  options?: { tokens?: boolean; param?: string },
 ): FastifyReply {
   if (code === 'QUOTA_EXCEEDED' || code === 'BUDGET_EXCEEDED')
     reply.header('x-should-retry', 'false');
@@ -562,9 +615,10 @@ function authorizeRequest(
     model: string | null;
     priced: boolean;
     needsPrice: boolean;
-    hasBody: boolean;
-    json: Record<string, unknown> | null;
-    endpoint: string | null;
+    /** A creation endpoint that runs a model: without one named, the upstream picks it. */
+    namesModel: boolean;
+    /** A batch or realtime session: it runs models the gateway never sees. */
+    runsUnseenModels: boolean;
   },
 ): RejectionCode | null {
   // A generic upstream's route that its map does not list: nobody may call it.
@@ -572,14 +626,10 @@ function authorizeRequest(
   if (key.models !== null) {
     if (request.model !== null && !modelAllowed(key.models, request.model))
       return 'MODEL_NOT_ALLOWED';
-    // The model is in a form the gateway does not read: it cannot be checked, so it is not allowed.
-    if (
-      request.model === null &&
-      request.hasBody &&
-      !request.json &&
-      MULTIPART_MODEL_ENDPOINTS.test(request.endpoint ?? '')
-    )
-      return 'MODEL_NOT_ALLOWED';
+    // An allowlist is a promise about every model the key runs: a request that leaves the
+    // choice to the upstream, or hides it where the gateway cannot read, is not allowed.
+    if (request.model === null && request.namesModel) return 'MODEL_NOT_ALLOWED';
+    if (request.runsUnseenModels) return 'MODEL_NOT_ALLOWED';
   }
   if (key.budgets?.length && request.needsPrice && !request.priced) return 'MODEL_NOT_ALLOWED';
   return null;
@@ -636,24 +686,6 @@ function withoutApiKey(query: string, keyInQuery: boolean): string {
 function bodyAnnounced(raw: IncomingMessage): boolean {
   const length = raw.headers['content-length'];
   return raw.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-}
-
-function isJson(contentType: string | undefined): boolean {
-  return /^application\/([a-z.+-]*\+)?json\b/i.test(contentType ?? '');
-}
-
-async function readBody(raw: IncomingMessage, limit: number): Promise<Buffer | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of raw) {
-    size += (chunk as Buffer).length;
-    if (size > limit) {
-      raw.resume();
-      return null;
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks, size);
 }
 
 function parseJsonObject(bytes: Buffer): Record<string, unknown> | null {

@@ -5,7 +5,7 @@ import type { LimitResult } from '../limiter/index.ts';
  * Which headers cross the gateway. Toward the upstream: never the caller's credentials
  * (Authorization, X-API-Key, cookies), never hop-by-hop headers (RFC 9110 §7.6.1, and the
  * ones `Connection` names), never the caller's address (a third-party API has no need for
- * it), and for OpenAI never an organisation or project header (those belong to the server's
+ * it), never a method override, and for OpenAI never an organisation or project header (those belong to the server's
  * key, not the caller's). Back to the caller: the upstream's answer minus hop-by-hop headers
  * and, for OpenAI, minus what identifies the server's OpenAI organisation.
  */
@@ -32,6 +32,11 @@ const NEVER_FORWARDED = new Set([
   'cookie',
   'forwarded',
   'x-real-ip',
+  // Some frameworks run the method named here instead of the request's: a GET, authorised
+  // as a read, must not become a DELETE upstream.
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
 ]);
 
 const OPENAI_ACCOUNT_HEADERS = new Set(['openai-organization', 'openai-project']);

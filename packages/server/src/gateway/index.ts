@@ -2,7 +2,13 @@
  * The OpenAI-compatible gateway and reverse proxy (`/gw/{upstream}/…`). This is the folder's
  * public face; see README.md for what it guarantees.
  */
-export { httpRouteScope, openaiEndpoint, openaiScope, splitGatewayPath } from './endpoints.ts';
+export {
+  canonicalGatewayPath,
+  httpRouteScope,
+  openaiEndpoint,
+  openaiScope,
+  splitGatewayPath,
+} from './endpoints.ts';
 export { Gateway, type GatewayDeps } from './gateway.ts';
 export { goDuration, HOP_BY_HOP_HEADERS, openaiRateLimitHeaders } from './headers.ts';
 export { modelAllowed } from './models.ts';

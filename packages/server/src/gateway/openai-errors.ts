@@ -34,6 +34,7 @@ const OPENAI_CODES: Partial<Record<ErrorCode, { type: string; code: string | nul
   VALIDATION_FAILED: { type: 'invalid_request_error', code: null },
   INVALID_JSON: { type: 'invalid_request_error', code: null },
   PAYLOAD_TOO_LARGE: { type: 'invalid_request_error', code: null },
+  UNSUPPORTED_MEDIA_TYPE: { type: 'invalid_request_error', code: 'unsupported_media_type' },
   ROUTE_NOT_FOUND: { type: 'invalid_request_error', code: 'unknown_url' },
   UPSTREAM_UNAVAILABLE: { type: 'server_error', code: 'upstream_unavailable' },
   UPSTREAM_TIMEOUT: { type: 'server_error', code: 'upstream_timeout' },

@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Keywarden } from '../app/index.ts';
 import type { Logger } from '../log/index.ts';
+import { captureClientIp } from './client-ip.ts';
 import { registerJsonParser } from './json-body.ts';
 import { managementAuth } from './management-auth.ts';
 import { handleError, sendProblem } from './problem.ts';
@@ -66,6 +67,9 @@ export async function buildHttpApp(kw: Keywarden, logger: Logger): Promise<Fasti
 
   app.decorate('managementRoutes', [] as ManagementRoute[]);
   app.decorateRequest('actor', null);
+  // Read the address once, as the request arrives: the request log and the usage events are
+  // written after the answer, when the socket may be gone.
+  captureClientIp(app);
   app.setValidatorCompiler(compileValidator);
   registerJsonParser(app);
   app.setErrorHandler(handleError);

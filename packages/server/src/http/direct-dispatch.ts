@@ -51,9 +51,11 @@ export function serveDirectly(
 export function clientAddress(
   trustedProxies: readonly string[],
 ): (req: IncomingMessage) => string | undefined {
-  if (trustedProxies.length === 0) return (req) => req.socket.remoteAddress;
+  // A request whose socket is already detached has no address (proxy-addr would throw).
+  if (trustedProxies.length === 0) return (req) => req.socket?.remoteAddress;
   const trust = proxyAddr.compile([...trustedProxies]);
   return (req) => {
+    if (!req.socket) return undefined;
     const addresses = proxyAddr.all(req, trust);
     return addresses[addresses.length - 1];
   };

@@ -29,13 +29,13 @@ export function managementAuth(kw: Keywarden) {
       key,
       kind: 'management',
       requiredScopes: [scope],
-      clientIp: request.ip,
+      clientIp: request.clientIp,
     });
     if (result.valid && result.key) {
       request.actor = {
         id: result.key.id,
         display: result.key.display,
-        ip: request.ip,
+        ip: request.clientIp,
         requestId: String(request.id),
       };
       return;
@@ -45,7 +45,7 @@ export function managementAuth(kw: Keywarden) {
       const actor = {
         id: result.key.id,
         display: result.key.display,
-        ip: request.ip,
+        ip: request.clientIp,
         requestId: String(request.id),
       };
       await kw.store.audit.append(

@@ -30,6 +30,8 @@ interface RequestLike {
   method?: string;
   url?: string;
   ip?: string;
+  /** The address captured when the request arrived (http/client-ip.ts). */
+  clientIp?: string | null;
   id?: string;
   headers?: Record<string, string | string[] | undefined>;
 }
@@ -39,11 +41,24 @@ function serializeRequest(req: RequestLike) {
     id: req.id,
     method: req.method,
     url: req.url === undefined ? undefined : redactUrl(req.url),
-    ip: req.ip,
+    ip: addressOf(req),
     userAgent: req.headers?.['user-agent']
       ? redactHeaderValue('user-agent', String(req.headers['user-agent']))
       : undefined,
   };
+}
+
+/**
+ * The captured address where there is one: a request is logged after its answer, when reading
+ * Fastify's `ip` again may throw (a detached socket behind trusted proxies). Never throws.
+ */
+function addressOf(req: RequestLike): string | undefined {
+  if (req.clientIp) return req.clientIp;
+  try {
+    return req.ip;
+  } catch {
+    return undefined;
+  }
 }
 
 function serializeError(err: unknown) {

@@ -34,3 +34,18 @@ test('keys are removed from headers, bodies, URLs, messages and errors', () => {
   assert.equal(out.includes(key.slice(8, 30)), false);
   assert.match(out, /kw_prod_…/);
 });
+
+test('a request logged after its answer: the captured address, and no throw from a gone socket', () => {
+  const { logger, text } = capture();
+  // Fastify's `ip` behind trusted proxies throws once the socket is detached.
+  const gone = (clientIp?: string) =>
+    Object.defineProperty({ method: 'POST', url: '/v1/keys', clientIp }, 'ip', {
+      enumerable: true,
+      get(): string {
+        throw new TypeError("Cannot read properties of null (reading 'remoteAddress')");
+      },
+    });
+  assert.doesNotThrow(() => logger.info({ req: gone('203.0.113.7') }, 'a'));
+  assert.doesNotThrow(() => logger.info({ req: gone() }, 'b'));
+  assert.match(text(), /"ip":"203\.0\.113\.7"/);
+});

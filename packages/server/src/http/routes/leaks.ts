@@ -86,7 +86,7 @@ export function leakRoutes(kw: Keywarden): FastifyPluginAsyncTypebox {
         }
         const verdicts = await kw.leaks.report(parseReports(body), 'github', {
           ...GITHUB_ACTOR,
-          ip: request.ip,
+          ip: request.clientIp,
           requestId: String(request.id),
         });
         return verdicts.map((v) => ({
