@@ -16,11 +16,11 @@ import { type FuzzTarget, QUERY_PROJECT, startFuzzTarget } from './target.ts';
  *
  * Reproducible: the seed is printed; `KEYWARDEN_FUZZ_SEED=<seed>` replays the run, and
  * `KEYWARDEN_FUZZ_ROUTE=<part of a route name>` narrows it. `KEYWARDEN_FUZZ_RUNS` sets the
- * inputs per route and weight unit (default 24). `KEYWARDEN_FUZZ_SURVEY=1` does not stop at
+ * inputs per route and weight unit (default 16). `KEYWARDEN_FUZZ_SURVEY=1` does not stop at
  * the first failure of a route: it prints every distinct failure found (for triage).
  */
 const SEED = Number(process.env.KEYWARDEN_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
-const RUNS = Number(process.env.KEYWARDEN_FUZZ_RUNS ?? 24);
+const RUNS = Number(process.env.KEYWARDEN_FUZZ_RUNS ?? 16);
 const ONLY = process.env.KEYWARDEN_FUZZ_ROUTE;
 const SURVEY = process.env.KEYWARDEN_FUZZ_SURVEY === '1';
 /** A correctness bound, not a timing: a request that takes this long is stuck. */
@@ -180,7 +180,8 @@ for (const trustedProxies of [false, true]) {
       );
       if (SURVEY)
         for (const [signature, { count, example }] of survey)
-          t.diagnostic(`SURVEY ${count}× ${signature}\n${example}`);
+          if (signature.startsWith(target.mode))
+            t.diagnostic(`SURVEY ${count}× ${signature}\n${example}`);
     });
   });
 }
