@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
 import { clusterSecrets } from '../testing/cluster.ts';
 import { startTestNode } from '../testing/harness.ts';
 import { useTestDatabase } from '../testing/postgres.ts';
@@ -34,6 +37,19 @@ function assertNoHits(secrets: string[], sources: AtRest[]): void {
     [],
     `plaintext secrets at rest (${hits.length})`,
   );
+}
+
+/**
+ * A sweep that reads nothing finds nothing: each source must find a canary written into it
+ * the way a careless write would (text, and bytes stored as bytea / blob).
+ */
+function assertCanaryFound(canary: string, sources: AtRest[], kinds: string[]): void {
+  const hits = findSecrets([canary], sources);
+  for (const kind of kinds)
+    assert.ok(
+      hits.some((h) => h.where.includes(kind)),
+      `the sweep reads ${kind}: a canary written there is found`,
+    );
 }
 
 describe('no plaintext secret at rest', () => {
@@ -78,6 +94,14 @@ describe('no plaintext secret at rest', () => {
     try {
       const run = await exerciseEveryWriteRoute(node, github);
       await run.close();
+      const canary = `canary-${randomUUID()}`;
+      const client = new pg.Client({ connectionString: db.url });
+      await client.connect();
+      await client.query('create table sweep_canary (t text, b bytea)');
+      await client.query('insert into sweep_canary values ($1, $2)', [canary, Buffer.from(canary)]);
+      await client.end();
+      await redis.client.hSet(`${redis.prefix}sweep-canary`, { value: canary });
+      node.app.log.info({ canary }, 'sweep canary');
       const rows = await postgresRows(db.url);
       assert.ok(
         rows.some((r) => r.where.endsWith('.keys') && r.text.length > 0),
@@ -85,7 +109,13 @@ describe('no plaintext secret at rest', () => {
       );
       const entries = await redisEntries(redis.client, redis.prefix);
       assert.ok(entries.length > 0, 'the run left Redis keys to search');
-      assertNoHits(run.secrets, [...rows, ...entries, { where: 'logs', text: node.logs.join('') }]);
+      const sources = [...rows, ...entries, { where: 'logs', text: node.logs.join('') }];
+      assertCanaryFound(canary, sources, ['postgres public.sweep_canary', 'redis', 'logs']);
+      assert.ok(
+        findSecrets([canary], rows).some((h) => h.form === 'encoded'),
+        'bytea is searched in its hex form',
+      );
+      assertNoHits(run.secrets, sources);
     } finally {
       await node.close();
     }

@@ -38,7 +38,10 @@ export async function postgresRows(url: string): Promise<AtRest[]> {
     const out: AtRest[] = [];
     for (const { schema, name } of tables.rows) {
       const ident = `${pg.escapeIdentifier(schema)}.${pg.escapeIdentifier(name)}`;
-      const rows = await client.query<{ row: string }>(`select t::text as row from ${ident} t`);
+      // `row(x.*)`: the whole row even where a column has the alias's name.
+      const rows = await client.query<{ row: string }>(
+        `select row(x.*)::text as row from ${ident} as x`,
+      );
       out.push({
         where: `postgres ${schema}.${name}`,
         text: rows.rows.map((r) => r.row).join('\n'),
