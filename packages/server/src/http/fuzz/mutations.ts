@@ -175,6 +175,9 @@ export const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   }),
 );
 
+/** Where a mutation made as text goes: a placeholder that JSON.stringify leaves as it is. */
+const MARKER = '__keywarden_fuzz_marker__';
+
 function nth<T>(items: T[], at: number): T | undefined {
   return items.length === 0 ? undefined : items[at % items.length];
 }
@@ -195,8 +198,8 @@ export function applyMutation(value: unknown, m: Mutation): Body {
     case 'deep': {
       // Built as text: our own serialiser must not be what overflows its stack.
       const [open, close] = m.brackets === '[]' ? ['[', ']'] : ['{"a":', '}'];
-      const marker = '"\u0001deep\u0001"';
-      const text = JSON.stringify(setAt(value, nth(all, m.at) ?? [], () => '\u0001deep\u0001'));
+      const marker = `"${MARKER}"`;
+      const text = JSON.stringify(setAt(value, nth(all, m.at) ?? [], () => MARKER));
       return {
         kind: 'text',
         text: text.replace(marker, `${open.repeat(m.depth)}1${close.repeat(m.depth)}`),
@@ -206,12 +209,10 @@ export function applyMutation(value: unknown, m: Mutation): Body {
     case 'extra-field': {
       // As text: a `__proto__` key set on an object literal would change its prototype instead.
       const target = nth(objectPaths(value), m.at);
-      const marker = '"\u0001extra\u0001":0';
+      const marker = `"${MARKER}":0`;
       if (!target)
         return { kind: 'text', text: `{${JSON.stringify(m.key)}:${JSON.stringify(m.value)}}` };
-      const text = JSON.stringify(
-        setAt(value, target, (o) => ({ '\u0001extra\u0001': 0, ...(o as object) })),
-      );
+      const text = JSON.stringify(setAt(value, target, (o) => ({ [MARKER]: 0, ...(o as object) })));
       return {
         kind: 'text',
         text: text.replace(marker, `${JSON.stringify(m.key)}:${JSON.stringify(m.value) ?? 'null'}`),
