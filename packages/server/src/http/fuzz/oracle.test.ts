@@ -42,6 +42,14 @@ test('on /gw/openai, however spelled, a 4xx must be OpenAI’s error shape', () 
     String(judge(req('/gw/%6fpenai/v1/models'), res(415, PROBLEM, { code: 'X' }), [])),
     /OpenAI/,
   );
+  assert.match(
+    String(judge(req('/g%77/openai/v1'), res(400, PROBLEM, { code: 'X' }), [])),
+    /OpenAI/,
+  );
+  assert.equal(
+    judge(req('/gw%2fopenai/v1'), res(404, PROBLEM, { code: 'ROUTE_NOT_FOUND' }), []),
+    null,
+  );
   assert.equal(judge(req('/gw/generic/x'), res(401, PROBLEM, { code: 'MISSING' }), []), null);
   // What the echo upstream answered itself passes through.
   assert.equal(

@@ -40,15 +40,20 @@ export function judge(
   return null;
 }
 
-/** Whether the request reaches the OpenAI-type upstream: its path names it, however spelled. */
+/**
+ * Whether the request reaches the OpenAI-type upstream: its path names it, however spelled.
+ * The router decodes each segment (`/g%77/%6fpenai` is `/gw/openai`) but never splits on an
+ * encoded slash (`/gw%2fopenai` is one segment), and so does this.
+ */
 export function openaiUpstream(path: string): boolean {
-  const segment = /^\/gw\/([^/?]*)/.exec(path)?.[1];
-  if (segment === undefined) return false;
-  try {
-    return decodeURIComponent(segment) === 'openai';
-  } catch {
-    return false;
-  }
+  const [, first, second] = (path.split('?')[0] ?? '').split('/').map((segment) => {
+    try {
+      return decodeURIComponent(segment);
+    } catch {
+      return segment;
+    }
+  });
+  return first === 'gw' && second === 'openai';
 }
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
