@@ -66,11 +66,19 @@ describe('no plaintext secret at rest', () => {
         run.secrets.length >= 10,
         `the run made secrets to look for (${run.secrets.length})`,
       );
+      const canary = `canary-${randomUUID()}`;
+      const db = new SQLite(join(node.dataDir, 'keywarden.db'));
+      db.exec('create table sweep_canary (t text, b blob)');
+      db.prepare('insert into sweep_canary values (?, ?)').run(canary, Buffer.from(canary));
+      db.close();
+      node.app.log.info({ canary }, 'sweep canary');
       const files = sqliteFiles(node.dataDir);
       assert.ok(files.some((f) => f.where.endsWith('keywarden.db')));
       const logs = node.logs.join('');
       assert.ok(logs.length > 1000, 'the run produced logs to search');
-      assertNoHits(run.secrets, [...files, { where: 'logs', text: logs }]);
+      const sources = [...files, { where: 'logs', text: logs }];
+      assertCanaryFound(canary, sources, ['keywarden.db', 'logs']);
+      assertNoHits(run.secrets, sources);
       const secretsFile = statSync(join(node.dataDir, 'secrets.json'));
       assert.equal(secretsFile.mode & 0o777, 0o600);
     } finally {

@@ -99,10 +99,10 @@ export function findSecrets(secrets: Iterable<string>, sources: AtRest[]): Hit[]
   for (const secret of new Set(secrets)) {
     for (const form of spellings(secret)) {
       for (const { where, text } of sources) {
-        // Every occurrence (a few per place): one secret may leak through several fields.
+        // Every occurrence (up to 20 per place): one secret may leak through several fields.
         for (
           let at = text.indexOf(form), n = 0;
-          at >= 0 && n < 5;
+          at >= 0 && n < 20;
           at = text.indexOf(form, at + 1), n++
         ) {
           const context = text
