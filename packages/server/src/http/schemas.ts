@@ -74,10 +74,15 @@ const RotationPolicySchema = Type.Record(
     },
     { additionalProperties: false },
   ),
-  { description: 'Maximum key age per environment; `*` for environments not named' },
+  {
+    description: 'Maximum key age per environment; `*` for environments not named',
+    // A key that is not an environment is refused, not passed unchecked to the service.
+    additionalProperties: false,
+  },
 );
 const RateLimitDefaults = Type.Record(Type.String({ pattern: '^(\\*|[a-z]{2,10})$' }), RateLimits, {
   description: 'Default rate limits per environment; `*` for environments not named',
+  additionalProperties: false,
 });
 
 const Models = Type.Union(
