@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Keywarden } from '../app/index.ts';
+import { RefusalLog } from '../audit/index.ts';
 import type { Logger } from '../log/index.ts';
 import { registerJsonParser } from './json-body.ts';
 import { managementAuth } from './management-auth.ts';
@@ -72,7 +73,14 @@ export async function buildHttpApp(kw: Keywarden, logger: Logger): Promise<Fasti
   app.setNotFoundHandler((_request, reply) => sendProblem(reply, 'ROUTE_NOT_FOUND'));
   // Management auth is attached to the routes that need it, so the hot path (/v1/auth) runs
   // no hook for it at all.
-  const requireManagementKey = managementAuth(kw);
+  const refusals = new RefusalLog({
+    audit: kw.store.audit,
+    clock: kw.clock,
+    registry: kw.metrics.registry,
+    logger,
+  });
+  app.addHook('onClose', () => refusals.close());
+  const requireManagementKey = managementAuth(kw, refusals);
   app.addHook('onRoute', (route) => {
     const scope = route.config?.managementScope;
     if (!scope) return;
