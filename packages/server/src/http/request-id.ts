@@ -1,3 +1,4 @@
+import { redactSecrets } from '@keywarden/core';
 import { newRequestId } from '../ids/index.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -8,5 +9,11 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
  * for the routes served directly (`direct-dispatch.ts`).
  */
 export function requestIdFor(incoming: string | string[] | undefined): string {
-  return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : newRequestId();
+  // A request id is echoed in every answer and kept in logs and audit entries: one that holds
+  // a key (a pasted header, a probe) is replaced, never stored.
+  return typeof incoming === 'string' &&
+    REQUEST_ID.test(incoming) &&
+    redactSecrets(incoming) === incoming
+    ? incoming
+    : newRequestId();
 }
