@@ -71,11 +71,16 @@ describe('errors are problem+json and never echo a key', () => {
   });
 
   test('"does not exist" answers show a key in the path by its display form only', async () => {
-    for (const url of [`/v1/keys/${key}`, `/v1/owners/${key}`, `/v1/projects/${key}`]) {
+    for (const url of [`/v1/keys/${key}`, `/v1/projects/${key}`]) {
       const res = await node.request({ method: 'GET', url });
       assert.equal(res.statusCode, 404, url);
       assertProblem(res, url);
     }
+    // An owner id is an identifier: one that holds a key is refused, naming it, not echoing it.
+    const owner = await node.request({ method: 'GET', url: `/v1/owners/${key}` });
+    assert.equal(owner.statusCode, 400);
+    assert.equal(owner.json().errors[0].field, 'params/id');
+    assertProblem(owner, 'GET owner');
     const res = await node.request({ method: 'DELETE', url: `/v1/owners/${key}` });
     assertProblem(res, 'DELETE owner');
     const forged = generateKey({ prefix: 'kw', env: 'prod' });
