@@ -186,6 +186,14 @@ describe('secrets planted in every field never reach the store', () => {
         return req('POST', `/v1/admin-keys/${record.id}/revoke`, { reason: s });
       },
     },
+    // The verify API keeps the caller's `ip` as the key's last-used address.
+    {
+      label: 'verify ip',
+      kind: 'identifier',
+      field: 'ip',
+      send: async (s) =>
+        req('POST', '/v1/verify', { key: (await node.createKey({ name: unique() })).key, ip: s }),
+    },
     // Owners: the id is the path.
     {
       label: 'owner PUT id',

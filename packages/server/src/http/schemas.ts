@@ -334,7 +334,12 @@ export const VerifyBody = Type.Object(
     scopes: Type.Optional(Type.Array(ScopeString, { maxItems: 50 })),
     env: Type.Optional(Env),
     ip: Type.Optional(
-      Type.String({ maxLength: 64, description: "The end client's address, for IP allowlists" }),
+      Type.String({
+        maxLength: 64,
+        description: "The end client's address, for IP allowlists",
+        // Kept as the key's last-used address and in usage events.
+        ...IDENTIFIER,
+      }),
     ),
     cost: Type.Optional(
       Type.Integer({
