@@ -1,3 +1,9 @@
+/**
+ * redaction — what user-supplied text may hold before it is stored: `redactDeep` for free
+ * text (core's one redaction list, applied to values and object keys) and the text policy
+ * (`textFault`: identifiers refuse secrets; control characters and lone surrogates are refused
+ * everywhere). Formats of secrets are core's and the scanner's, not defined here.
+ */
 import { redactSecrets } from '@keywarden/core';
 
 export {
