@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { BASE62_ALPHABET, displayKey, generateKey } from '@keywarden/core';
+import fc from 'fast-check';
 import { redactDeep } from './index.ts';
 import { jsonTextFault, secretKindIn, textFault } from './text-policy.ts';
 
@@ -78,4 +79,22 @@ test('redactDeep redacts object keys as well as values', () => {
   const text = JSON.stringify(out);
   assert.ok(!text.includes(key), text);
   assert.ok(text.includes(displayKey(key)));
+});
+
+test('property: a key anywhere in an identifier is refused; anywhere in a JSON value or key, redacted', () => {
+  const keyArb = fc
+    .record({
+      prefix: fc.stringMatching(/^[a-z][a-z0-9]{1,11}$/),
+      env: fc.stringMatching(/^[a-z]{2,10}$/),
+    })
+    .map(({ prefix, env }) => generateKey({ prefix, env }));
+  const textArb = fc.string({ maxLength: 20 });
+  fc.assert(
+    fc.property(textArb, keyArb, textArb, (before, key, after) => {
+      assert.notEqual(textFault(`${before}${key}${after}`, 'identifier'), null);
+      const redacted = JSON.stringify(redactDeep({ [`${before}${key}`]: [`${key}${after}`] }));
+      assert.ok(!redacted.includes(key.slice(-30)), redacted);
+    }),
+    { numRuns: 300 },
+  );
 });
