@@ -67,7 +67,7 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
  */
 export function handleFrameworkError(
   error: FastifyError,
-  _request: FastifyRequest,
+  request: FastifyRequest,
   reply: FastifyReply,
 ): FastifyReply {
   if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
@@ -75,9 +75,12 @@ export function handleFrameworkError(
       { field: 'params', message: 'too long' },
     ]);
   }
-  return sendProblem(reply, 'VALIDATION_FAILED', 'the URL is not valid percent-encoding', [
-    { field: 'url', message: 'not valid percent-encoding (UTF-8 bytes as %XX)' },
-  ]);
+  if (error.code === 'FST_ERR_BAD_URL') {
+    return sendProblem(reply, 'VALIDATION_FAILED', 'the URL is not valid percent-encoding', [
+      { field: 'url', message: 'not valid percent-encoding (UTF-8 bytes as %XX)' },
+    ]);
+  }
+  return handleError(error, request, reply);
 }
 
 export function handleError(
