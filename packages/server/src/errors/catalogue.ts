@@ -27,6 +27,10 @@ export const ERROR_CATALOGUE = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported content type' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
   ROUTE_NOT_FOUND: { status: 404, title: 'No such route' },
+  // Refused by Node's HTTP parser before routing (http/client-error.ts).
+  BAD_REQUEST: { status: 400, title: 'The request is not valid HTTP' },
+  REQUEST_TIMEOUT: { status: 408, title: 'The request did not arrive in time' },
+  HEADERS_TOO_LARGE: { status: 431, title: 'The request headers are too large' },
 
   // Resources.
   RESOURCE_NOT_FOUND: { status: 404, title: 'The resource does not exist' },

@@ -2,11 +2,13 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Keywarden } from '../app/index.ts';
+import { RefusalLog } from '../audit/index.ts';
 import type { Logger } from '../log/index.ts';
+import { answerClientError } from './client-error.ts';
 import { captureClientIp } from './client-ip.ts';
 import { registerJsonParser } from './json-body.ts';
 import { managementAuth } from './management-auth.ts';
-import { handleError, sendProblem } from './problem.ts';
+import { handleError, handleFrameworkError, sendProblem } from './problem.ts';
 import { requestIdFor } from './request-id.ts';
 import { adminKeyRoutes } from './routes/admin-keys.ts';
 import { auditRoutes } from './routes/audit.ts';
@@ -62,7 +64,10 @@ export async function buildHttpApp(kw: Keywarden, logger: Logger): Promise<Fasti
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     requestIdHeader: false,
     genReqId: (req) => requestIdFor(req.headers['x-request-id']),
-    return503OnClosing: true,
+    // While closing, our onRequest hook answers 503 as problem+json (Fastify's is not).
+    return503OnClosing: false,
+    frameworkErrors: handleFrameworkError,
+    clientErrorHandler: answerClientError,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorate('managementRoutes', [] as ManagementRoute[]);
@@ -74,9 +79,27 @@ export async function buildHttpApp(kw: Keywarden, logger: Logger): Promise<Fasti
   registerJsonParser(app);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((_request, reply) => sendProblem(reply, 'ROUTE_NOT_FOUND'));
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (!closing) return done();
+    // Draining: a request that still arrives is sent elsewhere by its load balancer.
+    reply.header('connection', 'close');
+    sendProblem(reply, 'SERVICE_UNAVAILABLE', 'this node is shutting down');
+  });
   // Management auth is attached to the routes that need it, so the hot path (/v1/auth) runs
   // no hook for it at all.
-  const requireManagementKey = managementAuth(kw);
+  const refusals = new RefusalLog({
+    audit: kw.store.audit,
+    clock: kw.clock,
+    registry: kw.metrics.registry,
+    logger,
+  });
+  app.addHook('onClose', () => refusals.close());
+  const requireManagementKey = managementAuth(kw, refusals);
   app.addHook('onRoute', (route) => {
     const scope = route.config?.managementScope;
     if (!scope) return;

@@ -66,6 +66,32 @@ describe('bad input', () => {
     problem(res, 400, 'INVALID_JSON');
   });
 
+  test('deeply nested JSON → 400 INVALID_JSON, not a stack overflow; ordinary nesting is fine', async () => {
+    const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+    for (const payload of [
+      `{"name":"x","meta":{"a":${nested(5000)}}}`,
+      `{"name":"x","meta":{"a":${nested(63)}}}`,
+      nested(20_000),
+    ]) {
+      for (const headers of [{}, { 'idempotency-key': `deep-${payload.length}` }]) {
+        const res = await node.request({
+          method: 'POST',
+          url: '/v1/keys',
+          payload,
+          headers: { 'content-type': 'application/json', ...headers },
+        });
+        problem(res, 400, 'INVALID_JSON');
+      }
+    }
+    const ok = await node.request({
+      method: 'POST',
+      url: '/v1/keys',
+      payload: `{"name":"x","meta":{"a":${nested(30)},"s":"[[[[{{{{\\""}}`,
+      headers: { 'content-type': 'application/json' },
+    });
+    assert.equal(ok.statusCode, 201, ok.body);
+  });
+
   test('a body over the limit → 413', async () => {
     const res = await node.request({
       method: 'POST',

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { redactSecrets } from '@keywarden/core';
 import { ERROR_CATALOGUE, type ErrorCode, type FieldError, problemType } from '../errors/index.ts';
 
 /**
@@ -26,7 +27,11 @@ export function writeEmpty(
   res.end();
 }
 
-/** The RFC 9457 body `sendProblem` sends, with its fields in the same order. */
+/**
+ * The RFC 9457 body `sendProblem` sends, with its fields in the same order. Details and field
+ * errors may quote what the caller sent (an id, a field name, a path): they pass through the
+ * one redaction function, so an answer never echoes a key, whatever the route put there.
+ */
 export function problemJson(
   code: ErrorCode,
   requestId: string,
@@ -38,11 +43,15 @@ export function problemJson(
     type: problemType(code),
     title: entry.title,
     status: entry.status,
-    detail: detail ?? entry.title,
+    detail: detail === undefined ? entry.title : redactSecrets(detail),
     code,
     requestId,
   };
-  if (fieldErrors.length > 0) body.errors = fieldErrors;
+  if (fieldErrors.length > 0)
+    body.errors = fieldErrors.map((f) => ({
+      field: redactSecrets(f.field),
+      message: redactSecrets(f.message),
+    }));
   return JSON.stringify(body);
 }
 

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { parseScope } from '@keywarden/core';
 import { CLI_ACTOR } from '../audit/index.ts';
+import { manualClock } from '../clock/index.ts';
 import { startTestNode, type TestNode } from '../testing/harness.ts';
 
 /**
@@ -200,6 +202,78 @@ describe('management routes: every route × every credential', () => {
     const [entry] = audit.json().data;
     assert.equal(entry.result, 'denied');
     assert.equal(entry.targetId, 'POST /v1/keys');
-    assert.deepEqual(entry.details, { required: 'keys:write' });
+    assert.deepEqual(entry.details, { required: 'keys:write', code: 'INSUFFICIENT_SCOPE' });
+  });
+});
+
+describe('refused management calls: a bounded trace', () => {
+  const clock = manualClock();
+  let node: TestNode;
+  before(async () => {
+    node = await startTestNode({ clock });
+  });
+  after(() => node.close());
+
+  const deniedRows = async () =>
+    (await node.kw.store.audit.list({ result: 'denied', limit: 10_000 })).filter((e) =>
+      e.action.startsWith('auth.denied'),
+    );
+
+  test('a flood of 403s writes a bounded number of audit rows that name the key and count', async () => {
+    const key = await node.managementKey(['keys:read']);
+    const managementKeys = await node.kw.store.keys.list({ kind: 'management', limit: 10 });
+    const record = managementKeys.find((k) => k.name === 'mgmt keys:read');
+    assert.ok(record);
+    const flood = 400;
+    for (let i = 0; i < flood; i++) {
+      const res = await node.request({
+        method: 'POST',
+        url: '/v1/keys',
+        payload: { name: 'x' },
+        key,
+      });
+      assert.equal(res.statusCode, 403);
+      clock.advance(10);
+    }
+    assert.equal((await deniedRows()).length, 1, 'only the first refusal is written at once');
+
+    // The window ends: the next refusal closes it with one aggregate row.
+    clock.advance(60_000);
+    await node.request({ method: 'POST', url: '/v1/keys', payload: { name: 'x' }, key });
+    const rows = await deniedRows();
+    assert.ok(rows.length <= 3, `${rows.length} rows for ${flood + 1} refusals`);
+    const aggregate = rows.find((r) => r.action === 'auth.denied.repeated');
+    assert.ok(aggregate, 'an aggregate row');
+    assert.equal(aggregate.actorId, record.id, 'it names the key that tried');
+    assert.equal(aggregate.targetId, 'POST /v1/keys');
+    assert.equal(aggregate.details.count, flood - 1);
+    assert.deepEqual(aggregate.details.ips, ['127.0.0.1']);
+    assert.match(String(aggregate.details.summary), /^399 more refusals between .* and /);
+
+    const metrics = await node.request({ method: 'GET', url: '/metrics' });
+    assert.match(
+      metrics.body,
+      /keywarden_management_refusals_total\{route="POST \/v1\/keys",code="INSUFFICIENT_SCOPE"\} 401/,
+    );
+    const warnings = node.logs.filter((line) => line.includes('management call refused'));
+    assert.ok(warnings.length <= 3, `${warnings.length} log lines`);
+  });
+
+  test('closing the node writes the aggregate of an open window', async () => {
+    const other = await startTestNode({ clock });
+    const key = await other.managementKey(['owners:read']);
+    for (let i = 0; i < 5; i++)
+      await other.request({
+        method: 'PUT',
+        url: '/v1/owners/o1',
+        payload: { ratelimits: [] },
+        key,
+      });
+    await other.app.close();
+    const rows = await other.kw.store.audit.list({ action: 'auth.denied.repeated', limit: 10 });
+    await other.kw.close();
+    rmSync(other.dataDir, { recursive: true, force: true });
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0]?.details.count, 4);
   });
 });

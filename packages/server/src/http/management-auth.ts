@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Keywarden } from '../app/index.ts';
-import { type Actor, auditEntry } from '../audit/index.ts';
+import type { Actor, RefusalLog } from '../audit/index.ts';
 import { type RejectionCode, wwwAuthenticateFor } from '../verify/index.ts';
 import { presentedKey } from './credentials.ts';
 import { sendProblem } from './problem.ts';
@@ -17,10 +17,11 @@ declare module 'fastify' {
 
 /**
  * Management routes are guarded by the same verification pipeline as everything else, with
- * management keys only and the route's scope required. A 403 is written to the audit log:
- * a valid management key reaching for more than it may is worth a trace.
+ * management keys only and the route's scope required. A 403 goes to the refusal log: a
+ * valid management key reaching for more than it may is worth a trace, but a bounded one
+ * (audit/refusals.ts: the first refusal per key, route and window, then one aggregate row).
  */
-export function managementAuth(kw: Keywarden) {
+export function managementAuth(kw: Keywarden, refusals: RefusalLog) {
   return async function requireManagementKey(request: FastifyRequest, reply: FastifyReply) {
     const scope = request.routeOptions.config.managementScope;
     if (!scope) return;
@@ -41,23 +42,16 @@ export function managementAuth(kw: Keywarden) {
       return;
     }
     const www = wwwAuthenticateFor(result.code, result.missingScopes);
-    if (result.key && result.code === 'INSUFFICIENT_SCOPE') {
-      const actor = {
-        id: result.key.id,
-        display: result.key.display,
+    if (result.key && (result.code === 'INSUFFICIENT_SCOPE' || result.code === 'IP_NOT_ALLOWED')) {
+      await refusals.record({
+        actorId: result.key.id,
+        actorDisplay: result.key.display,
+        route: `${request.method} ${request.routeOptions.url}`,
+        code: result.code,
+        required: scope,
         ip: request.clientIp,
         requestId: String(request.id),
-      };
-      await kw.store.audit.append(
-        auditEntry(
-          actor,
-          kw.clock.now(),
-          'auth.denied',
-          { type: 'route', id: `${request.method} ${request.routeOptions.url}` },
-          { required: scope },
-          'denied',
-        ),
-      );
+      });
     }
     return sendProblem(
       reply,

@@ -59,6 +59,30 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_ASYNC_CONSTRAINT: 'VALIDATION_FAILED',
 };
 
+/**
+ * Errors Fastify raises before routing (`frameworkErrors`): a URL that is not valid
+ * percent-encoding, a path parameter over the length limit. Fastify's own answer is not
+ * problem+json and quotes the whole path, a key in it included; this one names the part
+ * and quotes nothing.
+ */
+export function handleFrameworkError(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return sendProblem(reply, 'VALIDATION_FAILED', 'a path segment is too long', [
+      { field: 'params', message: 'too long' },
+    ]);
+  }
+  if (error.code === 'FST_ERR_BAD_URL') {
+    return sendProblem(reply, 'VALIDATION_FAILED', 'the URL is not valid percent-encoding', [
+      { field: 'url', message: 'not valid percent-encoding (UTF-8 bytes as %XX)' },
+    ]);
+  }
+  return handleError(error, request, reply);
+}
+
 export function handleError(
   error: FastifyError | KeywardenError,
   request: FastifyRequest,

@@ -9,14 +9,26 @@ import { VERIFY_CODES, type VerifyCode } from '../verify/index.ts';
  * schemas also act as an allowlist: a field not named here (a hash, say) never leaves.
  */
 export const Id = Type.String({ pattern: '^[a-z]{3}_[0-9A-Z]{26}$', maxLength: 30 });
-const Name = Type.String({ minLength: 1, maxLength: 200 });
-const ScopeString = Type.String({ minLength: 1, maxLength: 128 });
+/**
+ * `x-keywarden-text` (validator.ts, redaction/text-policy.ts): an `identifier` is stored and
+ * shown as given, so a key or provider secret in it is refused; a `name` or `text` is
+ * redacted on the way in. Control characters and lone surrogates are refused in all of them.
+ */
+const IDENTIFIER = { 'x-keywarden-text': 'identifier' } as const;
+const Name = Type.String({ minLength: 1, maxLength: 200, 'x-keywarden-text': 'name' });
+const Reason = Type.String({ maxLength: 500, 'x-keywarden-text': 'text' });
+const ProjectRef = Type.String({ minLength: 1, maxLength: 64, ...IDENTIFIER });
+const ScopeString = Type.String({ minLength: 1, maxLength: 128, ...IDENTIFIER });
 const Env = Type.String({ pattern: '^[a-z]{2,10}$' });
 const Timestamp = Type.String({ format: 'date-time' });
 const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
-const OwnerId = Type.String({ minLength: 1, maxLength: 200 });
-const Meta = Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), { maxProperties: 64 });
-const Cidr = Type.String({ minLength: 2, maxLength: 64 });
+const OwnerId = Type.String({ minLength: 1, maxLength: 200, ...IDENTIFIER });
+// Keys of at most 100 characters: JSON Schema records drop the key schema, `json` checks it.
+const Meta = Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), {
+  maxProperties: 64,
+  'x-keywarden-text': 'json',
+});
+const Cidr = Type.String({ minLength: 2, maxLength: 64, ...IDENTIFIER });
 
 export const RateLimitRuleSchema = Type.Object(
   {
@@ -87,7 +99,7 @@ const RateLimitDefaults = Type.Record(Type.String({ pattern: '^(\\*|[a-z]{2,10})
 
 const Models = Type.Union(
   [
-    Type.Array(Type.String({ pattern: '^[A-Za-z0-9._:/*-]{1,128}$' }), {
+    Type.Array(Type.String({ pattern: '^[A-Za-z0-9._:/*-]{1,128}$', ...IDENTIFIER }), {
       minItems: 1,
       maxItems: 100,
     }),
@@ -182,7 +194,7 @@ export const CreatedKeySchema = Type.Intersect([
 export const CreateKeyBody = Type.Object(
   {
     name: Name,
-    project: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    project: Type.Optional(ProjectRef),
     env: Type.Optional(Env),
     scopes: Type.Optional(Type.Array(ScopeString, { maxItems: 100 })),
     expiresAt: Type.Optional(NullableTimestamp),
@@ -214,10 +226,7 @@ export const UpdateKeyBody = Type.Object(
 );
 
 export const RevokeKeyBody = Type.Union([
-  Type.Object(
-    { reason: Type.Optional(Type.String({ maxLength: 500 })) },
-    { additionalProperties: false },
-  ),
+  Type.Object({ reason: Type.Optional(Reason) }, { additionalProperties: false }),
   Type.Null(),
 ]);
 
@@ -252,7 +261,7 @@ export const RotateKeyBody = Type.Union([
 
 const BulkFilterSchema = Type.Object(
   {
-    project: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    project: Type.Optional(ProjectRef),
     env: Type.Optional(Env),
     ownerId: Type.Optional(OwnerId),
     createdBefore: Type.Optional(Timestamp),
@@ -268,7 +277,7 @@ export const BulkRevokeBody = Type.Object(
   {
     filter: BulkFilterSchema,
     dryRun: Type.Optional(Type.Boolean()),
-    reason: Type.Optional(Type.String({ maxLength: 500 })),
+    reason: Type.Optional(Reason),
   },
   { additionalProperties: false },
 );
@@ -307,7 +316,7 @@ export const ProjectSchema = Type.Object(
 
 export const CreateProjectBody = Type.Object(
   {
-    name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }),
+    name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$', ...IDENTIFIER }),
     prefix: Type.String({ pattern: '^[a-z][a-z0-9]{1,11}$' }),
     environments: Type.Optional(Type.Array(Env, { minItems: 1, maxItems: 20 })),
     allowQueryKey: Type.Optional(Type.Boolean()),
@@ -320,7 +329,7 @@ export const CreateProjectBody = Type.Object(
 
 export const UpdateProjectBody = Type.Object(
   {
-    name: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' })),
+    name: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$', ...IDENTIFIER })),
     environments: Type.Optional(Type.Array(Env, { minItems: 1, maxItems: 20 })),
     allowQueryKey: Type.Optional(Type.Boolean()),
     ratelimitDefaults: Type.Optional(RateLimitDefaults),
@@ -336,7 +345,12 @@ export const VerifyBody = Type.Object(
     scopes: Type.Optional(Type.Array(ScopeString, { maxItems: 50 })),
     env: Type.Optional(Env),
     ip: Type.Optional(
-      Type.String({ maxLength: 64, description: "The end client's address, for IP allowlists" }),
+      Type.String({
+        maxLength: 64,
+        description: "The end client's address, for IP allowlists",
+        // Kept as the key's last-used address and in usage events.
+        ...IDENTIFIER,
+      }),
     ),
     cost: Type.Optional(
       Type.Integer({
@@ -401,7 +415,9 @@ export const SetOwnerBody = Type.Object(
   { additionalProperties: false, minProperties: 1 },
 );
 
-export const OwnerParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
+export const OwnerParams = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 200, ...IDENTIFIER }),
+});
 
 export const AuditEntrySchema = Type.Object({
   seq: Type.Integer(),
@@ -439,7 +455,7 @@ export const AuditPage = Type.Object({
   nextCursor: Type.Union([Type.String(), Type.Null()]),
 });
 
-const UpstreamName = Type.String({ pattern: UPSTREAM_NAME_PATTERN.source });
+const UpstreamName = Type.String({ pattern: UPSTREAM_NAME_PATTERN.source, ...IDENTIFIER });
 const TimeoutMs = Type.Integer({ minimum: 1, maximum: 3_600_000 });
 const UpstreamRouteSchema = Type.Object(
   {
@@ -450,6 +466,7 @@ const UpstreamRouteSchema = Type.Object(
     path: Type.String({
       minLength: 1,
       maxLength: 512,
+      ...IDENTIFIER,
       description: 'Below the base URL; `*` matches one segment, a final `**` the rest',
     }),
     scope: ScopeString,
@@ -468,6 +485,8 @@ const PriceSchema = Type.Object(
 );
 const Prices = Type.Record(Type.String({ maxLength: 128 }), PriceSchema, {
   maxProperties: 500,
+  // Model names: records drop the key schema, so the keys are checked here.
+  propertyNames: { maxLength: 128, ...IDENTIFIER },
   description: 'Per-model prices that override the price table',
 });
 const UpstreamSecret = Type.Union(
@@ -487,17 +506,24 @@ const UpstreamSettings = {
   baseUrl: Type.String({
     minLength: 1,
     maxLength: 2048,
+    // A key in the path or host would be stored and shown as given (credentials and the
+    // host policy are upstreams/validate.ts's).
+    'x-keywarden-text': 'url',
     description: 'Absolute http(s) URL without credentials, query or fragment',
   }),
   secret: UpstreamSecret,
   authHeader: Type.String({
     minLength: 1,
     maxLength: 100,
+    ...IDENTIFIER,
     description: 'Header that carries the secret (default authorization)',
   }),
-  authScheme: Type.Union([Type.String({ minLength: 1, maxLength: 100 }), Type.Null()], {
-    description: 'Written before the secret (default Bearer); null: the secret alone',
-  }),
+  authScheme: Type.Union(
+    [Type.String({ minLength: 1, maxLength: 100, ...IDENTIFIER }), Type.Null()],
+    {
+      description: 'Written before the secret (default Bearer); null: the secret alone',
+    },
+  ),
   environments: Type.Union([Type.Array(Env, { minItems: 1, maxItems: 20 }), Type.Null()], {
     description: 'Environments whose keys may use it; null: any',
   }),

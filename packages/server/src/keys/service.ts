@@ -24,6 +24,7 @@ import {
   validateCredits,
   validateEnvironment,
   validateExpiry,
+  validateKeyText,
   validateMeta,
   validateModels,
   validateRatelimits,
@@ -139,6 +140,7 @@ export class KeyService {
     validateScopes(scopes);
     validateAllowedIps(input.allowedIps ?? []);
     validateExpiry(input.expiresAt, now);
+    validateKeyText(input);
     validateMeta(input.meta);
     validateRatelimits('/ratelimits', input.ratelimits);
     validateCredits('/credits', input.credits, now);
@@ -212,6 +214,7 @@ export class KeyService {
     if (input.scopes) validateScopes(input.scopes);
     if (input.allowedIps) validateAllowedIps(input.allowedIps);
     validateExpiry(input.expiresAt, now);
+    validateKeyText(input);
     validateMeta(input.meta);
     validateRatelimits('/ratelimits', input.ratelimits);
     validateCredits('/credits', input.credits, now);

@@ -11,6 +11,7 @@ import {
 } from '../limiter/index.ts';
 import { microsToUnits, unitsToMicros } from '../money/index.ts';
 import { isValidCidr } from '../netaddr/index.ts';
+import { jsonTextFault, textFault } from '../redaction/index.ts';
 
 /**
  * Checks the HTTP schema cannot express (grammar of scopes and CIDRs, times relative to
@@ -44,8 +45,26 @@ export function validateExpiry(expiresAt: number | null | undefined, nowMs: numb
 }
 
 export function validateMeta(meta: Record<string, unknown> | undefined): void {
-  if (meta !== undefined && Buffer.byteLength(JSON.stringify(meta)) > MAX_META_BYTES) {
+  if (meta === undefined) return;
+  if (Buffer.byteLength(JSON.stringify(meta)) > MAX_META_BYTES) {
     throw invalidField('/meta', `must be at most ${MAX_META_BYTES} bytes as JSON`);
+  }
+  const fault = jsonTextFault(meta);
+  if (fault) throw invalidField(`/meta${fault.pointer}`, fault.message);
+}
+
+/**
+ * A key's text fields (redaction/text-policy.ts): the name is a display name (redacted on
+ * the way in), the owner id an identifier (stored as given, so a key in it is refused).
+ */
+export function validateKeyText(input: { name?: string; ownerId?: string | null }): void {
+  for (const [field, value, kind] of [
+    ['/name', input.name, 'name'],
+    ['/ownerId', input.ownerId, 'identifier'],
+  ] as const) {
+    if (typeof value !== 'string') continue;
+    const fault = textFault(value, kind);
+    if (fault) throw invalidField(field, fault);
   }
 }
 

@@ -11,6 +11,7 @@ import {
   validateRatelimits,
 } from '../keys/index.ts';
 import type { RateLimitRule } from '../limiter/index.ts';
+import { textFault } from '../redaction/index.ts';
 import type { OwnerRecord, Store } from '../store/index.ts';
 
 export interface SetOwnerInput {
@@ -52,6 +53,9 @@ export class OwnerService {
   async set(id: string, input: SetOwnerInput, actor: Actor): Promise<OwnerRecord> {
     if (!OWNER_ID_PATTERN.test(id))
       throw invalidField('/id', 'an owner id is 1–200 characters without spaces, /, ? or #');
+    // The id is stored, shown and written as the audit target as given: never a key.
+    const fault = textFault(id, 'identifier');
+    if (fault) throw invalidField('/id', fault);
     const now = this.#clock.now();
     validateRatelimits('/ratelimits', input.ratelimits);
     validateCredits('/credits', input.credits, now);

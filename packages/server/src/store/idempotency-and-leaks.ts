@@ -37,6 +37,13 @@ export function idempotencyRepository(db: Executor): IdempotencyRepository {
         })
         .execute();
     },
+    async delete(scope, idempotencyKey) {
+      await db
+        .deleteFrom('idempotency')
+        .where('scope', '=', scope)
+        .where('idempotency_key', '=', idempotencyKey)
+        .execute();
+    },
     async deleteBefore(ms) {
       const result = await db
         .deleteFrom('idempotency')

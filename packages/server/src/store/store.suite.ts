@@ -324,6 +324,8 @@ export function defineStoreSuite(backend: string, openStore: () => Promise<Store
       assert.equal(await store.idempotency.deleteBefore(2000), 1);
       assert.equal(await store.idempotency.find('s1', 'k1'), null);
       assert.ok(await store.idempotency.find('s1', 'k2'));
+      await store.idempotency.delete('s1', 'k2');
+      assert.equal(await store.idempotency.find('s1', 'k2'), null);
     });
 
     test('leaks: a replayed report is recognised, and leaks are listed per key', async () => {

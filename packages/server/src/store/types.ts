@@ -299,6 +299,7 @@ export interface OwnerRepository {
 export interface IdempotencyRecord {
   /** Who and what the key is scoped to, e.g. `<actor id> POST /v1/keys/<id>/rotate`. */
   scope: string;
+  /** sha256 hex of the client's `Idempotency-Key` header: never the header itself. */
   idempotencyKey: string;
   /** sha256 of the request body: the same key with another body is an error. */
   requestHash: string;
@@ -311,6 +312,8 @@ export interface IdempotencyRecord {
 export interface IdempotencyRepository {
   find(scope: string, idempotencyKey: string): Promise<IdempotencyRecord | null>;
   insert(record: IdempotencyRecord): Promise<void>;
+  /** Drops one record: its answer holds a key that was revoked or deleted since. */
+  delete(scope: string, idempotencyKey: string): Promise<void>;
   deleteBefore(ms: number): Promise<number>;
 }
 

@@ -139,6 +139,23 @@ describe('POST /v1/leaks/github', () => {
     assert.equal((await node.kw.store.leaks.listForKey(id))[0]!.action, 'reported');
   });
 
+  test('a key quoted in the url, type or source of a report is stored redacted', async () => {
+    const { id, key } = await node.createKey();
+    const body = JSON.stringify([
+      {
+        token: key,
+        type: `kw ${key}`,
+        url: `https://github.com/o/r/blob/abc/.env?token=${key}#${key}`,
+        source: `content ${key}`,
+      },
+    ]);
+    assert.equal((await post(body, signed(body))).statusCode, 200);
+    const [leak] = await node.kw.store.leaks.listForKey(id);
+    assert.ok(leak);
+    assert.ok(!JSON.stringify(leak).includes(key), JSON.stringify(leak));
+    assert.match(leak.url, /^https:\/\/github\.com\/o\/r\/blob\/abc\/\.env\?token=/);
+  });
+
   test('a signed body that is not a list of reports is a 400', async () => {
     for (const body of ['{"token":"x"}', '[{"token":5}]', 'not json']) {
       const res = await post(body, signed(body));

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { redactSecrets, redactUrl } from '@keywarden/core';
 import { Type } from 'typebox';
 import type { Keywarden } from '../../app/index.ts';
 import { invalidField, KeywardenError } from '../../errors/index.ts';
@@ -24,11 +25,13 @@ function parseReports(body: Buffer): LeakReport[] {
       if (typeof r?.[field] !== 'string')
         throw invalidField(`body/${i}/${field}`, 'must be a string');
     }
+    // Only the token is the secret (the service keeps its hash); the rest is descriptive
+    // text that is stored as given, so a key quoted in it is redacted first.
     return {
       token: String(r.token),
-      type: String(r.type),
-      url: String(r.url),
-      source: String(r.source),
+      type: redactSecrets(String(r.type)),
+      url: redactUrl(String(r.url)),
+      source: redactSecrets(String(r.source)),
     };
   });
 }
