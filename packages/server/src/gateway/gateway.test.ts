@@ -13,6 +13,9 @@ import {
   startMockOpenAI,
 } from './testing/mock-openai.ts';
 
+/** JSON.rawJSON (Node 22+) lets the gateway forward a number's exact text. */
+const KEEPS_NUMBER_TEXT = typeof (JSON as { rawJSON?: unknown }).rawJSON === 'function';
+
 /**
  * The gateway driven the way users drive it: the official `openai` SDK (v6) with
  * `baseURL: http://<keywarden>/gw/openai/v1` and a keywarden key, against a faithful mock of
@@ -598,8 +601,14 @@ for (const configuration of CONFIGURATIONS)
       const forwarded = mock.requests[0]?.body ?? '';
       assert.equal(forwarded.match(/"model"/g)?.length, 1, forwarded);
       assert.ok(forwarded.includes('"model":"gpt-4o-mini"'));
-      assert.ok(forwarded.includes('"seed":12345678901234567890'), forwarded);
-      assert.ok(forwarded.includes('"temperature":1.0'), forwarded);
+      if (KEEPS_NUMBER_TEXT) {
+        assert.ok(forwarded.includes('"seed":12345678901234567890'), forwarded);
+        assert.ok(forwarded.includes('"temperature":1.0'), forwarded);
+      } else {
+        // Node 20 has no JSON.rawJSON: numbers are written back as parsed (docs/gateway.md).
+        assert.ok(forwarded.includes('"seed":12345678901234567000'), forwarded);
+        assert.ok(forwarded.includes('"temperature":1'), forwarded);
+      }
     });
 
     test('a body that is not JSON is refused in OpenAI shape, before anything is forwarded', async () => {
@@ -622,6 +631,9 @@ for (const configuration of CONFIGURATIONS)
           415,
           'UNSUPPORTED_MEDIA_TYPE',
         ],
+        // Unparsable types: Fastify refuses them before the gateway's handler runs.
+        [chat('gpt-4o'), { 'content-type': ';' }, 415, 'UNSUPPORTED_MEDIA_TYPE'],
+        [chat('gpt-4o'), { 'content-type': 'application/' }, 415, 'UNSUPPORTED_MEDIA_TYPE'],
       ];
       for (const [body, headers, status, code] of cases) {
         const res = await send(key, '/v1/chat/completions', body, headers);

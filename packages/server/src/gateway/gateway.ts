@@ -1,11 +1,11 @@
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../clock/index.ts';
-import { ERROR_CATALOGUE, type ErrorCode } from '../errors/index.ts';
+import { ERROR_CATALOGUE, type ErrorCode, type KeywardenError } from '../errors/index.ts';
 import { clientIpOf } from '../http/client-ip.ts';
 import { presentedKey } from '../http/credentials.ts';
-import { sendProblem } from '../http/problem.ts';
+import { classifyError, sendProblem } from '../http/problem.ts';
 import {
   type BudgetRule,
   type LimitResult,
@@ -111,6 +111,35 @@ export class Gateway {
 
   constructor(deps: GatewayDeps) {
     this.#deps = deps;
+  }
+
+  /**
+   * An error raised outside `handle` (Fastify refusing an unparsable Content-Type before the
+   * handler runs, or anything `handle` threw): on an OpenAI upstream it is answered in
+   * OpenAI's error shape like every other refusal there, so the SDKs raise their own error
+   * classes; elsewhere as problem+json.
+   */
+  async answerError(
+    error: FastifyError | KeywardenError,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<FastifyReply> {
+    const { code, detail, fieldErrors, headers } = classifyError(error, request);
+    if (!(await this.#speaksOpenAI(request))) {
+      return sendProblem(reply, code, detail, fieldErrors, headers);
+    }
+    if (headers) reply.headers(headers);
+    return sendOpenAIError(reply, code, detail, { param: fieldErrors?.[0]?.field });
+  }
+
+  async #speaksOpenAI(request: FastifyRequest): Promise<boolean> {
+    const name = (request.params as { upstream?: string } | undefined)?.upstream ?? '';
+    if (!UPSTREAM_NAME.test(name)) return false;
+    try {
+      return (await this.#deps.registry.get(name))?.record.type === 'openai';
+    } catch {
+      return false; // the store is failing: the problem+json answer says enough
+    }
   }
 
   async handle(request: FastifyRequest, reply: FastifyReply): Promise<void> {

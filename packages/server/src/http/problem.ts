@@ -83,25 +83,50 @@ export function handleFrameworkError(
   return handleError(error, request, reply);
 }
 
+/** What an error that escaped a route is answered with: a catalogue code and its details. */
+export interface ClassifiedError {
+  code: ErrorCode;
+  detail?: string;
+  fieldErrors?: FieldError[];
+  headers?: Record<string, string>;
+}
+
+/**
+ * The one mapping from a thrown error to the catalogue, shared by the problem+json answer
+ * below and the gateway's OpenAI-shaped one. Unexpected errors are logged in full here.
+ */
+export function classifyError(
+  error: FastifyError | KeywardenError,
+  request: FastifyRequest,
+): ClassifiedError {
+  if (error instanceof KeywardenError) {
+    return {
+      code: error.code,
+      detail: error.detail,
+      fieldErrors: error.fieldErrors,
+      headers: error.headers,
+    };
+  }
+  if (error.validation) {
+    const fieldErrors = fieldErrorsFromValidation(error);
+    const detail = fieldErrors.map((f) => `${f.field}: ${f.message}`).join('; ');
+    return { code: 'VALIDATION_FAILED', detail, fieldErrors };
+  }
+  const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
+  if (mapped) return { code: mapped };
+  if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+    request.log.info({ err: error }, 'client error');
+    return { code: 'VALIDATION_FAILED', detail: 'the request could not be processed' };
+  }
+  request.log.error({ err: error }, 'unhandled error');
+  return { code: 'INTERNAL' };
+}
+
 export function handleError(
   error: FastifyError | KeywardenError,
   request: FastifyRequest,
   reply: FastifyReply,
 ) {
-  if (error instanceof KeywardenError) {
-    return sendProblem(reply, error.code, error.detail, error.fieldErrors, error.headers);
-  }
-  if (error.validation) {
-    const fields = fieldErrorsFromValidation(error);
-    const detail = fields.map((f) => `${f.field}: ${f.message}`).join('; ');
-    return sendProblem(reply, 'VALIDATION_FAILED', detail, fields);
-  }
-  const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
-  if (mapped) return sendProblem(reply, mapped);
-  if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
-    request.log.info({ err: error }, 'client error');
-    return sendProblem(reply, 'VALIDATION_FAILED', 'the request could not be processed');
-  }
-  request.log.error({ err: error }, 'unhandled error');
-  return sendProblem(reply, 'INTERNAL');
+  const { code, detail, fieldErrors, headers } = classifyError(error, request);
+  return sendProblem(reply, code, detail, fieldErrors, headers);
 }

@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyError, FastifyPluginAsync } from 'fastify';
 import type { Keywarden } from '../../app/index.ts';
 
 /**
@@ -10,6 +10,11 @@ export function gatewayRoutes(kw: Keywarden): FastifyPluginAsync {
   return async (app) => {
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+    // Fastify refuses an unparsable Content-Type before the handler runs; on an OpenAI
+    // upstream that refusal, like every other, is in OpenAI's error shape.
+    app.setErrorHandler((error: FastifyError, request, reply) =>
+      kw.gateway.answerError(error, request, reply),
+    );
     const handler = kw.gateway.handle.bind(kw.gateway);
     const options = { schema: { hide: true }, logLevel: 'warn' as const };
     app.all('/gw/:upstream', options, handler);
