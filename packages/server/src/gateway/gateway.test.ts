@@ -646,6 +646,19 @@ for (const configuration of CONFIGURATIONS)
       assert.equal(mock.requests.length, 0);
     });
 
+    test('a URL Fastify cannot decode is refused in OpenAI shape, quoting nothing', async () => {
+      const { key } = await node.createKey({ scopes: ['openai:write'] });
+      mock.reset();
+      for (const path of ['/v1/chat%zz/completions', `/v1/f%u0041iles?api_key=${key}`]) {
+        const res = await send(key, path, chat('gpt-4o'));
+        assert.equal(res.status, 400, res.text);
+        assert.equal(res.json().error.keywarden_code, 'VALIDATION_FAILED', res.text);
+        assert.equal(res.json().error.type, 'invalid_request_error');
+        assert.ok(!res.text.includes(key), 'the key in the URL is not echoed');
+      }
+      assert.equal(mock.requests.length, 0);
+    });
+
     test('a key with an allowlist must name its model; batches and realtime run models it cannot check', async () => {
       const { key } = await node.createKey({ scopes: ['openai:write'], models: ['gpt-4o-mini'] });
       mock.reset();

@@ -133,7 +133,11 @@ export class Gateway {
   }
 
   async #speaksOpenAI(request: FastifyRequest): Promise<boolean> {
-    const name = (request.params as { upstream?: string } | undefined)?.upstream ?? '';
+    // Before routing (a framework error) there are no params yet: the name is in the URL.
+    const name =
+      (request.params as { upstream?: string } | undefined)?.upstream ??
+      request.url.split(/[/?]/, 3)[2] ??
+      '';
     if (!UPSTREAM_NAME.test(name)) return false;
     try {
       return (await this.#deps.registry.get(name))?.record.type === 'openai';

@@ -8,7 +8,7 @@ import { answerClientError } from './client-error.ts';
 import { captureClientIp } from './client-ip.ts';
 import { registerJsonParser } from './json-body.ts';
 import { managementAuth } from './management-auth.ts';
-import { handleError, handleFrameworkError, sendProblem } from './problem.ts';
+import { handleError, sendProblem } from './problem.ts';
 import { requestIdFor } from './request-id.ts';
 import { adminKeyRoutes } from './routes/admin-keys.ts';
 import { auditRoutes } from './routes/audit.ts';
@@ -66,7 +66,13 @@ export async function buildHttpApp(kw: Keywarden, logger: Logger): Promise<Fasti
     genReqId: (req) => requestIdFor(req.headers['x-request-id']),
     // While closing, our onRequest hook answers 503 as problem+json (Fastify's is not).
     return503OnClosing: false,
-    frameworkErrors: handleFrameworkError,
+    // Errors raised before routing (a URL that is not valid percent-encoding, a path segment
+    // over the length limit): under /gw/ the gateway answers, in OpenAI's shape on an OpenAI
+    // upstream.
+    frameworkErrors: (error, request, reply) =>
+      request.url.startsWith('/gw/')
+        ? kw.gateway.answerError(error, request, reply)
+        : handleError(error, request, reply),
     clientErrorHandler: answerClientError,
   }).withTypeProvider<TypeBoxTypeProvider>();
 

@@ -55,33 +55,8 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VALIDATION_FAILED',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
   FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
-  FST_ERR_BAD_URL: 'VALIDATION_FAILED',
   FST_ERR_ASYNC_CONSTRAINT: 'VALIDATION_FAILED',
 };
-
-/**
- * Errors Fastify raises before routing (`frameworkErrors`): a URL that is not valid
- * percent-encoding, a path parameter over the length limit. Fastify's own answer is not
- * problem+json and quotes the whole path, a key in it included; this one names the part
- * and quotes nothing.
- */
-export function handleFrameworkError(
-  error: FastifyError,
-  request: FastifyRequest,
-  reply: FastifyReply,
-): FastifyReply {
-  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
-    return sendProblem(reply, 'VALIDATION_FAILED', 'a path segment is too long', [
-      { field: 'params', message: 'too long' },
-    ]);
-  }
-  if (error.code === 'FST_ERR_BAD_URL') {
-    return sendProblem(reply, 'VALIDATION_FAILED', 'the URL is not valid percent-encoding', [
-      { field: 'url', message: 'not valid percent-encoding (UTF-8 bytes as %XX)' },
-    ]);
-  }
-  return handleError(error, request, reply);
-}
 
 /** What an error that escaped a route is answered with: a catalogue code and its details. */
 export interface ClassifiedError {
@@ -105,6 +80,22 @@ export function classifyError(
       detail: error.detail,
       fieldErrors: error.fieldErrors,
       headers: error.headers,
+    };
+  }
+  // Raised before routing (`frameworkErrors`). Fastify's own answer quotes the whole path,
+  // a key in it included; this one names the part and quotes nothing.
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return {
+      code: 'VALIDATION_FAILED',
+      detail: 'a path segment is too long',
+      fieldErrors: [{ field: 'params', message: 'too long' }],
+    };
+  }
+  if (error.code === 'FST_ERR_BAD_URL') {
+    return {
+      code: 'VALIDATION_FAILED',
+      detail: 'the URL is not valid percent-encoding',
+      fieldErrors: [{ field: 'url', message: 'not valid percent-encoding (UTF-8 bytes as %XX)' }],
     };
   }
   if (error.validation) {
