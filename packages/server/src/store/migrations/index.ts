@@ -5,6 +5,7 @@ import { limitsMigration } from './003-limits.ts';
 import { rotationAndLeaksMigration } from './004-rotation-and-leaks.ts';
 import { gatewayMigration } from './005-gateway.ts';
 import { usageEventRowsMigration } from './006-usage-event-rows.ts';
+import { keyRevisionsMigration } from './007-key-revisions.ts';
 import { ByteOrderTextPlugin } from './byte-order-text.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -23,6 +24,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     '004-rotation-and-leaks': rotationAndLeaksMigration(dialect),
     '005-gateway': gatewayMigration(dialect),
     '006-usage-event-rows': usageEventRowsMigration(dialect),
+    '007-key-revisions': keyRevisionsMigration(dialect),
   };
 }
 
