@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { KeyCache, OwnerCache } from '../cache/index.ts';
+import { KeyCache, OwnerCache, wireCacheFaults } from '../cache/index.ts';
 import { type Clock, systemClock } from '../clock/index.ts';
 import type { Config } from '../config/index.ts';
 import { Gateway, PriceTable, UpstreamRegistry } from '../gateway/index.ts';
@@ -129,8 +129,10 @@ function describeFailureMode(config: Config): string {
  * How changes reach every node: in process on one node; Redis pub/sub when there is Redis;
  * PostgreSQL LISTEN/NOTIFY when the store is PostgreSQL and there is no Redis.
  */
-function openInvalidationChannel(config: Config, logger: Logger | undefined): InvalidationChannel {
-  const onError = (error: unknown) => logger?.warn({ err: error }, 'invalidation channel');
+function openInvalidationChannel(
+  config: Config,
+  onError: (error: unknown) => void,
+): InvalidationChannel {
   if (config.redisUrl)
     return new RedisInvalidationChannel({
       url: config.redisUrl,
@@ -154,10 +156,14 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
     clock,
     maxAgeMs: config.cacheMaxAgeMs,
     negativeTtlMs: config.negativeCacheTtlMs,
+    revocationBoundMs: config.revocationBoundMs,
   });
   const owners = new OwnerCache({ clock, maxAgeMs: config.cacheMaxAgeMs });
   const limiter = openLimiter(config, clock, options.logger);
-  const invalidation = openInvalidationChannel(config, options.logger);
+  let onChannelError = (_error: unknown) => {};
+  const invalidation = openInvalidationChannel(config, (error) => onChannelError(error));
+  // Not subscribed yet: until the first resync, only what is read from the store is current.
+  if (invalidation.healthy === false) cache.channelLost();
   const upstreams = new UpstreamService({
     store,
     clock,
@@ -169,16 +175,10 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
     clock,
     maxAgeMs: config.cacheMaxAgeMs,
   });
-  // A channel that lost its connection may have lost messages: forget everything cached.
-  invalidation.onResync?.(() => {
-    cache.clear();
-    owners.clear();
-    options.logger?.warn('invalidation channel reconnected: caches cleared to resynchronise');
-  });
   invalidation.subscribe((message) => {
     switch (message.type) {
       case 'key':
-        cache.invalidateKey(message.keyId);
+        cache.invalidateKey(message.keyId, message.revision);
         if (message.creditsChanged) void limiter.resetCredits(keySubject(message.keyId));
         break;
       case 'owner':
@@ -218,6 +218,17 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
     onError: logError('writing credit balances failed'),
   });
   const metrics = new Metrics({ usage: () => usage.stats, cache: () => cache.size });
+  // Channel losses and resyncs, the store breaker, and their logs and metrics (cache/wiring.ts).
+  const faults = wireCacheFaults({
+    cache,
+    owners,
+    invalidation,
+    clock,
+    logger: options.logger,
+    registry: metrics.registry,
+    revocationBoundMs: config.revocationBoundMs,
+  });
+  onChannelError = faults.onChannelError;
   const verifier = new Verifier({
     store,
     hasher,
@@ -229,9 +240,8 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
     usage,
     metrics,
     staleIfErrorMs: config.staleIfErrorMs,
-    onStoreError: logError(
-      'the store failed during verification: serving cached keys while it lasts',
-    ),
+    breaker: faults.breaker,
+    onStoreError: faults.onStoreError,
   });
   return {
     config,
