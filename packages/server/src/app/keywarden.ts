@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { KeyCache, OwnerCache, wireCacheFaults } from '../cache/index.ts';
+import { KeyCache, OwnerCache, repeatedFailureLog, wireCacheFaults } from '../cache/index.ts';
 import { type Clock, systemClock } from '../clock/index.ts';
 import type { Config } from '../config/index.ts';
 import { Gateway, PriceTable, UpstreamRegistry } from '../gateway/index.ts';
@@ -196,8 +196,8 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
         break;
     }
   });
-  const logError = (what: string) => (error: unknown) =>
-    options.logger?.error({ err: error }, what);
+  // Loops that retry every second while the store is down: one line per outage, not per try.
+  const logError = (what: string) => repeatedFailureLog(options.logger, what);
   const lastUsed = new LastUsedRecorder(store.keys, {
     intervalMs: options.lastUsedIntervalMs ?? 1000,
     onError: logError('writing last-used times failed'),

@@ -2,6 +2,7 @@ export { currentAt, decideFreshness, type Freshness, type FreshnessPolicy } from
 export { type CachedKey, KeyCache, type KeyCacheOptions } from './key-cache.ts';
 export { LoadGuard, type LoadTicket } from './load-guard.ts';
 export { OwnerCache } from './owner-cache.ts';
+export { repeatedFailureLog } from './repeated-failures.ts';
 export {
   afterStoreCall,
   type BreakerPolicy,

@@ -4,7 +4,7 @@ import type { Clock } from '../clock/index.ts';
  * A circuit breaker in front of the store's hot-path reads (issue 15, finding 7: with
  * PostgreSQL blackholed, every request for an aged cached key waited 2 s for the store).
  *
- * After a failure, the store is left alone for a backoff (250 ms doubling to 5 s): requests
+ * After a failure, the store is left alone for a backoff (250 ms doubling to 1 s): requests
  * serve stale entries within the revocation bound at once, and keys with nothing to serve get
  * 503 at once. When the backoff is over, one request probes the store (in the background when
  * it has a stale entry to serve); its success closes the breaker, its failure doubles the
@@ -21,6 +21,12 @@ export interface BreakerState {
   probing: boolean;
 }
 
+/**
+ * The cap is short on purpose: an entry past the revocation bound (or a key never cached)
+ * gets 503 while the breaker is open, so the cap is also how long recovery can lag behind
+ * the store's return. One probe per second is still about 60 attempts a minute instead of
+ * one per request (finding 8 counted 14,400 a minute).
+ */
 export interface BreakerPolicy {
   baseDelayMs: number;
   maxDelayMs: number;
@@ -51,10 +57,23 @@ export function afterStoreCall(
   return { open: true, failures, retryAt: now + delay, probing: false };
 }
 
+export class StoreTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`the store did not answer a verification read within ${ms} ms`);
+    this.name = 'StoreTimeoutError';
+  }
+}
+
 export interface StoreBreakerOptions {
   clock: Clock;
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /**
+   * How long a request waits for one store read before it counts as failed and the request
+   * is answered without it (default 2000 ms, the pool's connect timeout). A blackholed
+   * connection would otherwise hold a request until the store's own reply deadline (35 s).
+   */
+  callTimeoutMs?: number;
   /** The store stopped answering (once per outage). */
   onOpen?: (error: unknown) => void;
   /** It answers again, after `downForMs`. */
@@ -75,12 +94,30 @@ export class StoreBreaker {
     this.#options = options;
     this.#policy = {
       baseDelayMs: options.baseDelayMs ?? 250,
-      maxDelayMs: options.maxDelayMs ?? 5000,
+      maxDelayMs: options.maxDelayMs ?? 1000,
     };
   }
 
   get open(): boolean {
     return this.#state.open;
+  }
+
+  /** `work`, or a StoreTimeoutError after `callTimeoutMs` (the read itself runs on). */
+  within<T>(work: Promise<T>): Promise<T> {
+    const ms = this.#options.callTimeoutMs ?? 2000;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new StoreTimeoutError(ms)), ms);
+      work.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
   }
 
   /** Whether to read the store now; a `probe` must be followed by `succeeded` or `failed`. */

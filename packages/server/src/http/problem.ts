@@ -5,6 +5,7 @@ import {
   type FieldError,
   KeywardenError,
 } from '../errors/index.ts';
+import { isStoreUnavailable } from '../store/index.ts';
 import { problemJson } from './direct-reply.ts';
 
 /**
@@ -71,6 +72,20 @@ export function handleError(
     const fields = fieldErrorsFromValidation(error);
     const detail = fields.map((f) => `${f.field}: ${f.message}`).join('; ');
     return sendProblem(reply, 'VALIDATION_FAILED', detail, fields);
+  }
+  // The store is down (not a bug): 503 to retry, and no stack per request (the verifier's
+  // breaker logs the outage once).
+  if (isStoreUnavailable(error)) {
+    request.log.debug({ err: error }, 'the store does not answer');
+    return sendProblem(
+      reply,
+      'SERVICE_UNAVAILABLE',
+      'the store does not answer; retry shortly',
+      [],
+      {
+        'retry-after': '1',
+      },
+    );
   }
   const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
   if (mapped) return sendProblem(reply, mapped);

@@ -271,7 +271,8 @@ export class Verifier {
     const access = breaker?.access() ?? 'call';
     try {
       if (access === 'skip') throw new KeywardenError('SERVICE_UNAVAILABLE', 'backing off');
-      const owner = await this.#deps.store.owners.findById(ownerId);
+      const read = this.#deps.store.owners.findById(ownerId);
+      const owner = await (breaker ? breaker.within(read) : read);
       this.#deps.owners.set(ownerId, owner);
       breaker?.succeeded();
       return owner;
@@ -347,7 +348,8 @@ export class Verifier {
   async #loadReporting(presented: string, hash: string, probe: boolean): Promise<CachedKey | null> {
     const { breaker } = this.#deps;
     try {
-      const found = await this.#load(presented, hash);
+      const load = this.#load(presented, hash);
+      const found = await (breaker ? breaker.within(load) : load);
       breaker?.succeeded();
       return found;
     } catch (error) {
