@@ -74,17 +74,22 @@ describe('the key cache under faults, three nodes with a proxy each', { timeout:
       await sleep(100);
     }
   };
-  /** Ready, and verifying again: the store breaker's backoff (≤ 1 s) is over everywhere. */
+  /**
+   * Ready, and verifying again: management calls work, and an unknown key is looked up in the
+   * store (401, not 503: the store breaker's backoff is over).
+   */
   const allReady = () =>
     eventually('every node ready and verifying', async () => {
       const statuses = await Promise.all(
-        cluster.nodes.map((n) =>
-          fetch(`${n.url}/v1/keys?limit=1`, {
+        cluster.nodes.map(async (n) => {
+          const res = await fetch(`${n.url}/v1/keys?limit=1`, {
             headers: { authorization: `Bearer ${cluster.adminKey}` },
-          }).then((r) => r.status),
-        ),
+          });
+          await res.arrayBuffer();
+          return res.status === 200 ? auth(n, generateKey({ prefix: 'kw', env: 'dev' })) : 0;
+        }),
       );
-      return statuses.every((s) => s === 200);
+      return statuses.every((s) => s === 401);
     });
   const allHearing = () =>
     eventually('every node subscribed', async () => {
@@ -169,21 +174,26 @@ describe('the key cache under faults, three nodes with a proxy each', { timeout:
       assert.equal(await auth(c, created.key), 401, 'C hears of it');
       let status = 200;
       let served = 0;
+      let acceptedFor = 0;
       while (status === 200) {
         status = await auth(b, created.key);
-        if (status === 200) served++;
+        if (status === 200) {
+          served++;
+          acceptedFor = performance.now() - revokedAt;
+        }
         assert.ok(
           performance.now() - cutAt < BOUND_MS + 10_000,
           `B still accepts the revoked key ${Math.round(performance.now() - revokedAt)} ms after its revocation`,
         );
         await sleep(50);
       }
-      const delay = performance.now() - revokedAt;
       t.diagnostic(
-        `finding 5: the partitioned node accepted the revoked key for ${Math.round(delay)} ms (${served} requests), bound ${BOUND_MS} ms`,
+        `finding 5: the partitioned node accepted the revoked key for ${Math.round(acceptedFor)} ms after its revocation (${served} requests), then ${status}; bound ${BOUND_MS} ms`,
       );
       assert.equal(status, 503, 'then it fails closed: it cannot know');
-      assert.ok(delay <= BOUND_MS + 2000, `within the bound: ${Math.round(delay)} ms`);
+      // The bound counts from B's last answered heartbeat (≤ 1 s before the cut), so it ends
+      // within the bound of the revocation; 1 s of margin for a slow machine.
+      assert.ok(acceptedFor <= BOUND_MS + 1000, `within the bound: ${Math.round(acceptedFor)} ms`);
       // It stays closed while the partition lasts.
       assert.equal(await auth(b, created.key), 503);
     } finally {
@@ -223,7 +233,7 @@ describe('the key cache under faults, three nodes with a proxy each', { timeout:
 
   test('finding 8: management calls answer 503 while PostgreSQL is down; failures are logged once per outage', async (t) => {
     const created = await manage(a, 'POST', '/v1/keys', { name: 'logs' });
-    for (const node of cluster.nodes) assert.equal(await auth(node, created.key), 200);
+    for (const node of cluster.nodes) assert.equal(await auth(node, created.key), 200, node.name);
     const before = cluster.nodes.map((n) => n.logs().length);
     for (const node of cluster.nodes) {
       node.pg.refuse();

@@ -347,12 +347,15 @@ export class Verifier {
 
   async #loadReporting(presented: string, hash: string, probe: boolean): Promise<CachedKey | null> {
     const { breaker } = this.#deps;
+    const load = this.#load(presented, hash);
     try {
-      const load = this.#load(presented, hash);
       const found = await (breaker ? breaker.within(load) : load);
       breaker?.succeeded();
       return found;
     } catch (error) {
+      // A read past its deadline may hang on a dead connection for long: later loads of this
+      // key must not wait on it, so it is no longer shared.
+      if (this.#inflight.get(hash) === load) this.#inflight.delete(hash);
       breaker?.failed(error, probe);
       this.#deps.onStoreError?.(error);
       throw error;
