@@ -30,9 +30,9 @@ export interface InvalidationChannel {
   subscribe(listener: (message: Invalidation) => void): void;
   /**
    * Messages may have been lost (the link to the other nodes was down and is back): the
-   * listener must forget everything that an invalidation could have changed (the caller wires
-   * `cache.clear(); owners.clear()`). Cluster channels only; an in-process channel never loses
-   * a message and may leave this out.
+   * listener must not trust anything an invalidation could have changed (the caller wires
+   * `cache.resync(); owners.markForRevalidation()`: re-read before use). Cluster channels
+   * only; an in-process channel never loses a message and may leave this out.
    */
   onResync?(listener: () => void): void;
   /**
