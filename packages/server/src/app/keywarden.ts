@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { KeyCache, OwnerCache } from '../cache/index.ts';
+import { KeyCache, OwnerCache, repeatedFailureLog, wireCacheFaults } from '../cache/index.ts';
 import { type Clock, systemClock } from '../clock/index.ts';
 import type { Config } from '../config/index.ts';
 import { Gateway, PriceTable, UpstreamRegistry } from '../gateway/index.ts';
@@ -135,8 +135,10 @@ function describeFailureMode(config: Config): string {
  * How changes reach every node: in process on one node; Redis pub/sub when there is Redis;
  * PostgreSQL LISTEN/NOTIFY when the store is PostgreSQL and there is no Redis.
  */
-function openInvalidationChannel(config: Config, logger: Logger | undefined): InvalidationChannel {
-  const onError = (error: unknown) => logger?.warn({ err: error }, 'invalidation channel');
+function openInvalidationChannel(
+  config: Config,
+  onError: (error: unknown) => void,
+): InvalidationChannel {
   if (config.redisUrl)
     return new RedisInvalidationChannel({
       url: config.redisUrl,
@@ -160,10 +162,14 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
     clock,
     maxAgeMs: config.cacheMaxAgeMs,
     negativeTtlMs: config.negativeCacheTtlMs,
+    revocationBoundMs: config.revocationBoundMs,
   });
   const owners = new OwnerCache({ clock, maxAgeMs: config.cacheMaxAgeMs });
   const limiter = openLimiter(config, clock, options.logger);
-  const invalidation = openInvalidationChannel(config, options.logger);
+  let onChannelError = (_error: unknown) => {};
+  const invalidation = openInvalidationChannel(config, (error) => onChannelError(error));
+  // Not subscribed yet: until the first resync, only what is read from the store is current.
+  if (invalidation.healthy === false) cache.channelLost();
   const upstreamHosts = new UpstreamHostGuard({
     allowLoopback: config.gateway.allowLoopbackUpstreams,
     listen: { host: config.host, port: config.port },
@@ -182,16 +188,10 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
     maxAgeMs: config.cacheMaxAgeMs,
     connector: (record) => upstreamHosts.connectorFor(record),
   });
-  // A channel that lost its connection may have lost messages: forget everything cached.
-  invalidation.onResync?.(() => {
-    cache.clear();
-    owners.clear();
-    options.logger?.warn('invalidation channel reconnected: caches cleared to resynchronise');
-  });
   invalidation.subscribe((message) => {
     switch (message.type) {
       case 'key':
-        cache.invalidateKey(message.keyId);
+        cache.invalidateKey(message.keyId, message.revision);
         if (message.creditsChanged) void limiter.resetCredits(keySubject(message.keyId));
         break;
       case 'owner':
@@ -209,8 +209,8 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
         break;
     }
   });
-  const logError = (what: string) => (error: unknown) =>
-    options.logger?.error({ err: error }, what);
+  // Loops that retry every second while the store is down: one line per outage, not per try.
+  const logError = (what: string) => repeatedFailureLog(options.logger, what);
   const lastUsed = new LastUsedRecorder(store.keys, {
     intervalMs: options.lastUsedIntervalMs ?? 1000,
     onError: logError('writing last-used times failed'),
@@ -232,6 +232,17 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
   });
   const metrics = new Metrics({ usage: () => usage.stats, cache: () => cache.size });
   const prices = PriceTable.load(config.gateway.pricesFile);
+  // Channel losses and resyncs, the store breaker, and their logs and metrics (cache/wiring.ts).
+  const faults = wireCacheFaults({
+    cache,
+    owners,
+    invalidation,
+    clock,
+    logger: options.logger,
+    registry: metrics.registry,
+    revocationBoundMs: config.revocationBoundMs,
+  });
+  onChannelError = faults.onChannelError;
   const verifier = new Verifier({
     store,
     hasher,
@@ -243,9 +254,8 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
     usage,
     metrics,
     staleIfErrorMs: config.staleIfErrorMs,
-    onStoreError: logError(
-      'the store failed during verification: serving cached keys while it lasts',
-    ),
+    breaker: faults.breaker,
+    onStoreError: faults.onStoreError,
   });
   return {
     config,

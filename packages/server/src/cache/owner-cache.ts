@@ -10,7 +10,10 @@ import type { OwnerRecord } from '../store/index.ts';
 export class OwnerCache {
   readonly #clock: Clock;
   readonly #maxAgeMs: number;
-  readonly #entries: LRUCache<string, { owner: OwnerRecord | null; loadedAt: number }>;
+  readonly #entries: LRUCache<
+    string,
+    { owner: OwnerRecord | null; loadedAt: number; revalidate?: boolean }
+  >;
 
   constructor(options: { clock: Clock; maxAgeMs?: number; maxEntries?: number }) {
     this.#clock = options.clock;
@@ -21,7 +24,7 @@ export class OwnerCache {
   /** undefined: not cached; null: cached as having no record. */
   get(ownerId: string): OwnerRecord | null | undefined {
     const entry = this.#entries.get(ownerId);
-    if (!entry) return undefined;
+    if (!entry || entry.revalidate) return undefined;
     if (this.#clock.now() - entry.loadedAt >= this.#maxAgeMs) return undefined;
     return entry.owner;
   }
@@ -39,6 +42,14 @@ export class OwnerCache {
 
   invalidate(ownerId: string): void {
     this.#entries.delete(ownerId);
+  }
+
+  /**
+   * Messages may have been lost (a resync): every entry is re-read before it serves again,
+   * but stays for stale-if-error while the store is down (unlike `clear`).
+   */
+  markForRevalidation(): void {
+    for (const entry of this.#entries.values()) entry.revalidate = true;
   }
 
   clear(): void {

@@ -26,6 +26,11 @@ export interface Config {
   negativeCacheTtlMs: number;
   /** When the store fails, how long a cached key may still be served past its age. */
   staleIfErrorMs: number;
+  /**
+   * The longest a node serves a changed (revoked) key once it cannot hear invalidations:
+   * stale-if-error never reaches past it for such a node, which then answers 503.
+   */
+  revocationBoundMs: number;
   /** What rate limiting does when Redis fails: per-node share, admit, or refuse. */
   limiterFailureMode: 'local' | 'open' | 'closed';
   /** Nodes behind the load balancer: the per-node share of a limit when Redis is down. */
@@ -109,6 +114,12 @@ export function loadConfig(
       'KEYWARDEN_STALE_IF_ERROR_MS',
       env.KEYWARDEN_STALE_IF_ERROR_MS,
       300_000,
+    ),
+    revocationBoundMs: integer(
+      'KEYWARDEN_REVOCATION_BOUND_MS',
+      env.KEYWARDEN_REVOCATION_BOUND_MS,
+      30_000,
+      1,
     ),
     limiterFailureMode: failureMode(env.KEYWARDEN_RATELIMIT_FAILURE_MODE),
     expectedNodes: integer('KEYWARDEN_EXPECTED_NODES', env.KEYWARDEN_EXPECTED_NODES, 1, 1),

@@ -5,6 +5,7 @@ import {
   type FieldError,
   KeywardenError,
 } from '../errors/index.ts';
+import { isStoreUnavailable } from '../store/index.ts';
 import { problemJson } from './direct-reply.ts';
 
 /**
@@ -102,6 +103,16 @@ export function classifyError(
     const fieldErrors = fieldErrorsFromValidation(error);
     const detail = fieldErrors.map((f) => `${f.field}: ${f.message}`).join('; ');
     return { code: 'VALIDATION_FAILED', detail, fieldErrors };
+  }
+  // The store is down (not a bug): 503 to retry, and no stack per request (the verifier's
+  // breaker logs the outage once).
+  if (isStoreUnavailable(error)) {
+    request.log.debug({ err: error }, 'the store does not answer');
+    return {
+      code: 'SERVICE_UNAVAILABLE',
+      detail: 'the store does not answer; retry shortly',
+      headers: { 'retry-after': '1' },
+    };
   }
   const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
   if (mapped) return { code: mapped };

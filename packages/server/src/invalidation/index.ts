@@ -7,7 +7,12 @@ import { randomUUID } from 'node:crypto';
  * never a plaintext key. See README.md for the guarantees, in numbers.
  */
 export type Invalidation =
-  | { type: 'key'; keyId: string; creditsChanged?: boolean }
+  /**
+   * `revision`: the store's revision of the change (store/migrations/008-key-revisions.ts).
+   * A cache never keeps a record of this key older than it; absent (a deletion, a node of an
+   * older build), any load of the key that started before the message is dropped.
+   */
+  | { type: 'key'; keyId: string; creditsChanged?: boolean; revision?: number }
   | { type: 'owner'; ownerId: string; creditsChanged?: boolean }
   | { type: 'key-created'; hash: string }
   | { type: 'project'; projectId: string }
@@ -25,11 +30,19 @@ export interface InvalidationChannel {
   subscribe(listener: (message: Invalidation) => void): void;
   /**
    * Messages may have been lost (the link to the other nodes was down and is back): the
-   * listener must forget everything that an invalidation could have changed (the caller wires
-   * `cache.clear(); owners.clear()`). Cluster channels only; an in-process channel never loses
-   * a message and may leave this out.
+   * listener must not trust anything an invalidation could have changed (the caller wires
+   * `cache.resync(); owners.markForRevalidation()`: re-read before use). Cluster channels
+   * only; an in-process channel never loses a message and may leave this out.
    */
   onResync?(listener: () => void): void;
+  /**
+   * The subscription was lost (`healthy` turned false): messages published from `silentForMs`
+   * before this call on may be missed until the next resync. `silentForMs` reaches back to
+   * the last moment the link was known to carry everything (it was opened, or answered a
+   * heartbeat), since a silent link is only noticed by a heartbeat. Once per loss, not per
+   * reconnect attempt. Cluster channels only.
+   */
+  onLost?(listener: (silentForMs: number, error: Error) => void): void;
   /**
    * Connected and subscribed: this node hears the other nodes' invalidations now. For
    * /readyz. Absent means always (in-process).
@@ -73,6 +86,8 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 const isId = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
 const isOptionalBoolean = (value: unknown) => value === undefined || typeof value === 'boolean';
+const isOptionalRevision = (value: unknown) =>
+  value === undefined || (Number.isSafeInteger(value) && (value as number) >= 0);
 
 /**
  * A clean copy of `value` if it is an `Invalidation` (known type, every field of the right
@@ -81,11 +96,15 @@ const isOptionalBoolean = (value: unknown) => value === undefined || typeof valu
 export function parseInvalidation(value: unknown): Invalidation | null {
   if (!isRecord(value)) return null;
   switch (value.type) {
-    case 'key':
+    case 'key': {
       if (!isId(value.keyId) || !isOptionalBoolean(value.creditsChanged)) return null;
-      return value.creditsChanged === undefined
-        ? { type: 'key', keyId: value.keyId }
-        : { type: 'key', keyId: value.keyId, creditsChanged: value.creditsChanged as boolean };
+      if (!isOptionalRevision(value.revision)) return null;
+      const message: Invalidation = { type: 'key', keyId: value.keyId };
+      if (value.creditsChanged !== undefined)
+        message.creditsChanged = value.creditsChanged as boolean;
+      if (value.revision !== undefined) message.revision = value.revision as number;
+      return message;
+    }
     case 'owner':
       if (!isId(value.ownerId) || !isOptionalBoolean(value.creditsChanged)) return null;
       return value.creditsChanged === undefined
@@ -224,6 +243,7 @@ export class ChannelCore {
   readonly #options: ChannelCoreOptions;
   readonly #listeners: Array<(message: Invalidation) => void> = [];
   readonly #resyncListeners: Array<() => void> = [];
+  readonly #lostListeners: Array<(silentForMs: number, error: Error) => void> = [];
   readonly #outbox: Array<{ payload: string; at: number }> = [];
   #flushing: Promise<void> | null = null;
   #flushTimer: NodeJS.Timeout | undefined;
@@ -250,6 +270,22 @@ export class ChannelCore {
 
   onResync(listener: () => void): void {
     if (!this.#closed) this.#resyncListeners.push(listener);
+  }
+
+  onLost(listener: (silentForMs: number, error: Error) => void): void {
+    if (!this.#closed) this.#lostListeners.push(listener);
+  }
+
+  /** The subscription is lost (see `InvalidationChannel.onLost`). Never throws. */
+  lost(silentForMs: number, error: Error): void {
+    if (this.#closed) return;
+    for (const listener of this.#lostListeners) {
+      try {
+        listener(silentForMs, error);
+      } catch (failure) {
+        this.#options.onError(asError(failure));
+      }
+    }
   }
 
   async publish(message: Invalidation): Promise<void> {
@@ -347,6 +383,7 @@ export class ChannelCore {
     this.#outbox.length = 0;
     this.#listeners.length = 0;
     this.#resyncListeners.length = 0;
+    this.#lostListeners.length = 0;
   }
 
   async #flushNow(): Promise<void> {
@@ -436,6 +473,8 @@ export interface LinkOptions<S> {
   probeTimeoutMs: number;
   maxDelayMs: number;
   onUp(session: S): void;
+  /** The session was lost; it last carried everything `silentForMs` ago (opened, or a heartbeat answered). */
+  onDown?(silentForMs: number, error: Error): void;
   onError(error: Error): void;
 }
 
@@ -446,6 +485,8 @@ export class Link<S> {
   readonly #options: LinkOptions<S>;
   #session: S | null = null;
   #upAt = 0;
+  /** When the session last was known to carry everything: opened, or a heartbeat sent then answered. */
+  #aliveAt = 0;
   #failures = 0;
   #timer: NodeJS.Timeout | undefined;
   #probeTimer: NodeJS.Timeout | undefined;
@@ -505,11 +546,16 @@ export class Link<S> {
     this.#lastError = error;
     this.#stopProbe();
     this.#options.destroy(session);
-    this.#options.onError(
-      new InvalidationChannelError(`${this.#options.name} lost: ${error.message}; reconnecting`, {
-        cause: error,
-      }),
+    const lostError = new InvalidationChannelError(
+      `${this.#options.name} lost: ${error.message}; reconnecting`,
+      { cause: error },
     );
+    this.#options.onError(lostError);
+    try {
+      this.#options.onDown?.(Math.max(0, performance.now() - this.#aliveAt), lostError);
+    } catch (failure) {
+      this.#options.onError(asError(failure));
+    }
     if (performance.now() - this.#upAt >= STABLE_MS) this.#failures = 0;
     this.#retry();
   }
@@ -553,6 +599,7 @@ export class Link<S> {
     }
     this.#session = session;
     this.#upAt = performance.now();
+    this.#aliveAt = this.#upAt;
     this.#lastError = null;
     this.#startProbe(session);
     for (const wake of this.#waiters) wake();
@@ -576,11 +623,16 @@ export class Link<S> {
     this.#probeTimer = setInterval(() => {
       if (this.#probing || session !== this.#session) return;
       this.#probing = true;
+      const sentAt = performance.now();
       withDeadline(
         Promise.resolve().then(() => probe(session)),
         this.#options.probeTimeoutMs,
         `no answer to a heartbeat within ${this.#options.probeTimeoutMs} ms`,
       )
+        // The answer came after everything sent before the heartbeat (one ordered connection).
+        .then(() => {
+          if (session === this.#session) this.#aliveAt = Math.max(this.#aliveAt, sentAt);
+        })
         .catch((error: unknown) => this.lost(session, asError(error)))
         .finally(() => {
           this.#probing = false;

@@ -113,6 +113,7 @@ export class PostgresInvalidationChannel implements InvalidationChannel {
         this.#core.resync();
         void this.#core.flush();
       },
+      onDown: (silentForMs, error) => this.#core.lost(silentForMs, error),
       onError,
     });
     this.#listener.start();
@@ -167,6 +168,10 @@ export class PostgresInvalidationChannel implements InvalidationChannel {
 
   onResync(listener: () => void): void {
     this.#core.onResync(listener);
+  }
+
+  onLost(listener: (silentForMs: number, error: Error) => void): void {
+    this.#core.onLost(listener);
   }
 
   /** Sends what is queued (if the database answers), then closes everything. Idempotent. */

@@ -40,6 +40,8 @@ async function watched(options: RedisInvalidationChannelOptions = {}) {
     /** `healthy` when the link reported itself lost (must be false) and at each resync (true). */
     healthAtLoss: [] as boolean[],
     healthAtResync: [] as boolean[],
+    /** `onLost` reports: how long the link had been silent, and when it was reported. */
+    losses: [] as Array<{ silentForMs: number; at: number }>,
     errors: [] as Error[],
   };
   channel = await open({
@@ -57,6 +59,7 @@ async function watched(options: RedisInvalidationChannelOptions = {}) {
     seen.resyncs.push(performance.now());
     seen.healthAtResync.push(ch.healthy);
   });
+  ch.onLost((silentForMs) => seen.losses.push({ silentForMs, at: performance.now() }));
   return { channel: ch, seen };
 }
 
@@ -236,6 +239,15 @@ describe('redis: disconnects and reconnects', () => {
       assert.ok(ms < 1500, `${ms} ms`);
       assert.deepEqual(seen.healthAtLoss, [false]);
       assert.ok(seen.errors.some((e) => /heartbeat/.test(e.message)));
+      // onLost, once, reaching back to before the freeze (the last answered heartbeat), not
+      // to the moment the silence was noticed.
+      assert.equal(seen.losses.length, 1);
+      const { silentForMs, at } = seen.losses[0]!;
+      assert.ok(
+        at - silentForMs <= started,
+        `silent since ${(at - silentForMs - started).toFixed(0)} ms after the freeze`,
+      );
+      assert.ok(silentForMs < 1500, `${silentForMs} ms`);
       // The message sent into the freeze is lost: the resync is what covers it.
       await a.publish(key('after-freeze'));
       await eventually(() => seen.received.includes('after-freeze'), 'messages flow again');

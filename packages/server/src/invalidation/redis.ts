@@ -133,6 +133,7 @@ export class RedisInvalidationChannel implements InvalidationChannel {
       probe: (session) => session.client.ping(),
       // Subscribed again: whatever was published meanwhile is lost, so forget everything.
       onUp: () => this.#core.resync(),
+      onDown: (silentForMs, error) => this.#core.lost(silentForMs, error),
     });
     this.#publisher.start();
     this.#subscriber.start();
@@ -193,6 +194,10 @@ export class RedisInvalidationChannel implements InvalidationChannel {
 
   onResync(listener: () => void): void {
     this.#core.onResync(listener);
+  }
+
+  onLost(listener: (silentForMs: number, error: Error) => void): void {
+    this.#core.onLost(listener);
   }
 
   /**

@@ -161,7 +161,11 @@ export class RotationService {
 
   async #announce(rotated: readonly RotatedKey[]): Promise<void> {
     for (const r of rotated) {
-      await this.#invalidation.publish({ type: 'key', keyId: r.previous.id });
+      await this.#invalidation.publish({
+        type: 'key',
+        keyId: r.previous.id,
+        revision: r.previous.revision,
+      });
       await this.#invalidation.publish({ type: 'key-created', hash: r.record.hash });
     }
   }
@@ -258,7 +262,9 @@ export class RotationService {
       );
       return done;
     });
-    for (const key of revoked) await this.#invalidation.publish({ type: 'key', keyId: key.id });
+    for (const key of revoked) {
+      await this.#invalidation.publish({ type: 'key', keyId: key.id, revision: key.revision });
+    }
     return revoked;
   }
 

@@ -302,7 +302,12 @@ export class KeyService {
       );
       return next!;
     });
-    await this.#invalidation.publish({ type: 'key', keyId: id, creditsChanged });
+    await this.#invalidation.publish({
+      type: 'key',
+      keyId: id,
+      creditsChanged,
+      revision: updated.revision,
+    });
     return updated;
   }
 }

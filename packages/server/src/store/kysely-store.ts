@@ -133,7 +133,22 @@ function keyFromRow(row: Selectable<KeysTable>): KeyRecord {
     rotatedToId: row.rotated_to_id,
     models: jsonOrNull<string[]>(row.models),
     budgets: jsonOrNull<KeyRecord['budgets']>(row.budgets),
+    revision: toNumber(row.revision),
   };
+}
+
+/**
+ * The next store-wide key revision. Inside the caller's transaction, its row lock (held to
+ * the commit) serialises key changes, so revisions follow commit order (008-key-revisions).
+ */
+async function nextRevision(db: Executor): Promise<number> {
+  const row = await db
+    .updateTable('revisions')
+    .set((eb) => ({ value: eb('value', '+', 1) }))
+    .where('id', '=', 1)
+    .returning('value')
+    .executeTakeFirstOrThrow();
+  return toNumber(row.value);
 }
 
 function upstreamFromRow(row: Selectable<UpstreamsTable>): UpstreamRecord {
@@ -334,6 +349,7 @@ function keyRepository(db: Executor, lockReads: boolean): KeyRepository {
           rotated_to_id: k.rotatedToId,
           models: textOrNull(k.models),
           budgets: textOrNull(k.budgets),
+          revision: await nextRevision(db),
         })
         .execute();
     },
@@ -354,6 +370,7 @@ function keyRepository(db: Executor, lockReads: boolean): KeyRepository {
       if (patch.budgets !== undefined) values.budgets = textOrNull(patch.budgets);
       if (patch.updatedAt !== undefined) values.updated_at = patch.updatedAt;
       if (Object.keys(values).length > 0) {
+        values.revision = await nextRevision(db);
         await db.updateTable('keys').set(values).where('id', '=', id).execute();
       }
       return findBy('id', id);

@@ -42,6 +42,14 @@ export interface KeysTable {
   rotated_to_id: string | null;
   models: string | null;
   budgets: string | null;
+  /** The store-wide revision of the key's last change (migration 008-key-revisions). */
+  revision: number;
+}
+
+/** One row (id 1): the last key revision handed out. */
+export interface RevisionsTable {
+  id: number;
+  value: number;
 }
 
 export interface IdempotencyTable {
@@ -164,4 +172,5 @@ export interface Database {
   usage_events: UsageEventsTable;
   usage_rollups: UsageRollupsTable;
   upstreams: UpstreamsTable;
+  revisions: RevisionsTable;
 }

@@ -48,6 +48,13 @@ export function defineStoreSuite(backend: string, openStore: () => Promise<Store
 
     const makeKey = (overrides: Partial<KeyRecord> = {}): KeyRecord =>
       keyRecord({ projectId: project.id, ...overrides });
+    /** A key as read back, without the revision the store sets (compared on its own). */
+    const readKey = async (found: Promise<KeyRecord | null>) => {
+      const key = await found;
+      if (!key) return key;
+      const { revision: _revision, ...rest } = key;
+      return rest;
+    };
 
     const audit = (overrides: Partial<AuditEntryInput> = {}): AuditEntryInput => ({
       at: Date.now(),
@@ -95,8 +102,8 @@ export function defineStoreSuite(backend: string, openStore: () => Promise<Store
         scopes: ['keys:read', 'billing:write'],
       });
       await store.keys.insert(key);
-      assert.deepEqual(await store.keys.findById(key.id), key);
-      assert.deepEqual(await store.keys.findByHash(key.hash), key);
+      assert.deepEqual(await readKey(store.keys.findById(key.id)), key);
+      assert.deepEqual(await readKey(store.keys.findByHash(key.hash)), key);
       assert.equal(await store.keys.findByHash('ff'.repeat(32)), null);
     });
 
@@ -112,7 +119,7 @@ export function defineStoreSuite(backend: string, openStore: () => Promise<Store
       const plain = makeKey({ ratelimits: [] });
       await store.keys.insert(key);
       await store.keys.insert(plain);
-      assert.deepEqual(await store.keys.findById(key.id), key);
+      assert.deepEqual(await readKey(store.keys.findById(key.id)), key);
       assert.deepEqual((await store.keys.findById(plain.id))?.ratelimits, []);
       await store.keys.writeBackCredits([
         { id: key.id, remaining: 7, refilledAt: 2000 },
@@ -165,7 +172,7 @@ export function defineStoreSuite(backend: string, openStore: () => Promise<Store
         ],
       });
       await store.keys.insert(key);
-      assert.deepEqual(await store.keys.findById(key.id), key);
+      assert.deepEqual(await readKey(store.keys.findById(key.id)), key);
       const plain = makeKey();
       await store.keys.insert(plain);
       const read = await store.keys.findById(plain.id);
@@ -352,6 +359,27 @@ export function defineStoreSuite(backend: string, openStore: () => Promise<Store
         (await store.leaks.listForKey(keyId)).find((l) => l.id === leak.id),
         leak,
       );
+    });
+
+    test('keys: every insert and change takes the next store-wide revision; reads carry it', async () => {
+      const first = makeKey();
+      const second = makeKey();
+      await store.keys.insert(first);
+      await store.keys.insert(second);
+      const r1 = (await store.keys.findById(first.id))!.revision!;
+      const r2 = (await store.keys.findById(second.id))!.revision!;
+      assert.ok(Number.isSafeInteger(r1) && r1 > 0, `a positive integer: ${r1}`);
+      assert.ok(r2 > r1, 'later changes, higher revisions, across keys');
+      const revoked = await store.keys.update(first.id, { status: 'revoked', revokedAt: 1 });
+      assert.ok(revoked!.revision! > r2, 'an update takes a new revision');
+      assert.equal((await store.keys.findByHash(first.hash))!.revision, revoked!.revision);
+      // Bookkeeping is not a change a cache must hear of: it keeps the revision.
+      await store.keys.touch([{ keyId: first.id, at: Date.now(), ip: null }]);
+      await store.keys.writeBackCredits([{ id: first.id, remaining: 1, refilledAt: 1 }]);
+      assert.equal((await store.keys.findById(first.id))!.revision, revoked!.revision);
+      // In a transaction too, and one committed after another is numbered after it.
+      const inTx = await store.transaction((tx) => tx.keys.update(second.id, { name: 'b' }));
+      assert.ok(inTx!.revision! > revoked!.revision!);
     });
 
     test('keys: the hash is unique', async () => {

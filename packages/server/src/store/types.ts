@@ -84,6 +84,12 @@ export interface KeyRecord {
   models: string[] | null;
   /** Gateway: money budgets of this key; null or []: none of its own. */
   budgets: BudgetRule[] | null;
+  /**
+   * The store-wide revision of this key's last change, set by the store (ignored on insert):
+   * invalidations carry it so that a cache never keeps a record older than a change it heard
+   * of. Absent on records not read from a store.
+   */
+  revision?: number;
 }
 
 /** An owner (user, team, service) whose limits and credits all of its keys share. */

@@ -17,6 +17,11 @@ export interface TcpProxy {
   freeze(): void;
   /** Every connection, open or new, stays open and carries nothing until `accept()`: dropped packets. */
   blackhole(): void;
+  /**
+   * The server's replies arrive `ms` later (0: at once again): a slow store. Requests pass at
+   * once, so a query runs on the server now and its answer comes late.
+   */
+  delayReplies(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -32,6 +37,7 @@ export async function startTcpProxy(target: URL): Promise<TcpProxy> {
   const links = new Set<{ client: Socket; upstream: Socket; frozen: boolean }>();
   let refusing = false;
   let blackholing = false;
+  let replyDelayMs = 0;
   let accepted = 0;
   const server = createServer((client) => {
     accepted++;
@@ -46,7 +52,12 @@ export async function startTcpProxy(target: URL): Promise<TcpProxy> {
     links.add(link);
     const passes = () => !link.frozen && !blackholing;
     client.on('data', (data) => void (passes() && upstream.write(data)));
-    upstream.on('data', (data) => void (passes() && client.write(data)));
+    upstream.on('data', (data) => {
+      if (!passes()) return;
+      // Timers of one delay fire in the order they were set: replies keep their order.
+      if (replyDelayMs > 0) setTimeout(() => client.write(data), replyDelayMs);
+      else client.write(data);
+    });
     client.on('close', () => {
       upstream.destroy();
       links.delete(link);
@@ -74,6 +85,9 @@ export async function startTcpProxy(target: URL): Promise<TcpProxy> {
     },
     blackhole() {
       blackholing = true;
+    },
+    delayReplies(ms) {
+      replyDelayMs = ms;
     },
     async close() {
       for (const link of links) link.client.destroy();

@@ -1,9 +1,10 @@
 import { isWellFormedKey } from '@keywarden/core';
-import type { CachedKey, KeyCache, OwnerCache } from '../cache/index.ts';
+import type { CachedKey, KeyCache, OwnerCache, StoreBreaker } from '../cache/index.ts';
 import type { Clock } from '../clock/index.ts';
 import { KeywardenError } from '../errors/index.ts';
 import type { LimitDecision, LimitResult, RateLimiter } from '../limiter/index.ts';
 import type { Metrics } from '../metrics/index.ts';
+import { compileIpMatcher } from '../netaddr/index.ts';
 import { KeyHasher } from '../secrets/index.ts';
 import type { KeyKind, KeyRecord, OwnerRecord, ProjectRecord, Store } from '../store/index.ts';
 import type { UsageEntryPoint, UsageRecorder } from '../usage/index.ts';
@@ -73,6 +74,8 @@ export interface VerifierDeps {
   metrics?: Metrics;
   /** How long a cached key may still be served after its age ran out, when the store fails. */
   staleIfErrorMs?: number;
+  /** Backs off from a failing store: stale entries are then served without waiting on it. */
+  breaker?: StoreBreaker;
   onStoreError?: (error: unknown) => void;
 }
 
@@ -264,12 +267,20 @@ export class Verifier {
   async ownerOf(ownerId: string): Promise<OwnerRecord | null> {
     const cached = this.#deps.owners.get(ownerId);
     if (cached !== undefined) return cached;
+    const { breaker } = this.#deps;
+    const access = breaker?.access() ?? 'call';
     try {
-      const owner = await this.#deps.store.owners.findById(ownerId);
+      if (access === 'skip') throw new KeywardenError('SERVICE_UNAVAILABLE', 'backing off');
+      const read = this.#deps.store.owners.findById(ownerId);
+      const owner = await (breaker ? breaker.within(read) : read);
       this.#deps.owners.set(ownerId, owner);
+      breaker?.succeeded();
       return owner;
     } catch (error) {
-      this.#deps.onStoreError?.(error);
+      if (access !== 'skip') {
+        breaker?.failed(error, access === 'probe');
+        this.#deps.onStoreError?.(error);
+      }
       const stale = this.#deps.owners.getStale(ownerId, this.#deps.staleIfErrorMs ?? 0);
       if (stale !== undefined) return stale;
       throw new KeywardenError('SERVICE_UNAVAILABLE', 'the key store does not answer');
@@ -305,17 +316,49 @@ export class Verifier {
 
   /**
    * A cache miss goes to the store. If the store fails, a recently cached entry keeps
-   * serving for `staleIfErrorMs` (stale-if-error); without one, the answer is 503, never a
-   * guess.
+   * serving for `staleIfErrorMs` within the revocation bound (stale-if-error); without one,
+   * the answer is 503, never a guess. After a failure the breaker keeps requests from waiting
+   * on the store: they serve stale (or 503) at once while one probe at a time tries it.
    */
   async #loadOrStale(presented: string, hash: string): Promise<CachedKey | null> {
+    const { cache, breaker } = this.#deps;
+    const staleMs = this.#deps.staleIfErrorMs ?? 0;
+    const access = breaker?.access() ?? 'call';
+    if (access !== 'call') {
+      const stale = cache.getStale(hash, staleMs);
+      if (access === 'skip') {
+        if (stale) return stale;
+        throw new KeywardenError('SERVICE_UNAVAILABLE', 'the key store does not answer');
+      }
+      if (stale) {
+        // The probe runs on; this request does not wait for it.
+        void this.#loadReporting(presented, hash, true).catch(() => {});
+        return stale;
+      }
+    }
     try {
-      return await this.#load(presented, hash);
-    } catch (error) {
-      this.#deps.onStoreError?.(error);
-      const stale = this.#deps.cache.getStale(hash, this.#deps.staleIfErrorMs ?? 0);
+      return await this.#loadReporting(presented, hash, access === 'probe');
+    } catch {
+      const stale = cache.getStale(hash, staleMs);
       if (stale) return stale;
       throw new KeywardenError('SERVICE_UNAVAILABLE', 'the key store does not answer');
+    }
+  }
+
+  async #loadReporting(presented: string, hash: string, probe: boolean): Promise<CachedKey | null> {
+    const { breaker } = this.#deps;
+    const load = this.#load(presented, hash);
+    try {
+      const found = await (breaker ? breaker.within(load) : load);
+      breaker?.succeeded();
+      return found;
+    } catch (error) {
+      // A read past its deadline may hang on a dead connection for long: later loads of this
+      // key must not wait on it, so it is no longer shared.
+      if (this.#inflight.get(hash) === load) this.#inflight.delete(hash);
+      breaker?.failed(error, probe);
+      this.#deps.onStoreError?.(error);
+      throw error;
     }
   }
 
@@ -329,8 +372,30 @@ export class Verifier {
     return pending;
   }
 
+  /**
+   * A load that an invalidation superseded while it ran (it read the row before a change it
+   * has since heard of) is read again: a few times at most, then answered without caching.
+   */
   async #lookup(presented: string, hash: string): Promise<CachedKey | null> {
-    const { store, hasher, cache } = this.#deps;
+    for (let attempt = 1; ; attempt++) {
+      const ticket = this.#deps.cache.beginLoad();
+      const loaded = await this.#lookupOnce(presented, hash);
+      if (!loaded) {
+        this.#deps.cache.rememberMissing(hash, ticket);
+        return null;
+      }
+      const entry = this.#deps.cache.set(hash, loaded.key, loaded.project, ticket);
+      if (entry) return entry;
+      if (attempt === 3)
+        return { ...loaded, ipMatcher: compileIpMatcher(loaded.key.allowedIps), loadedAt: 0 };
+    }
+  }
+
+  async #lookupOnce(
+    presented: string,
+    hash: string,
+  ): Promise<{ key: KeyRecord; project: ProjectRecord } | null> {
+    const { store, hasher } = this.#deps;
     let lookedUp = hash;
     let key = await store.keys.findByHash(hash);
     // Keys hashed under an older pepper still verify until they are rotated.
@@ -345,10 +410,6 @@ export class Verifier {
       key && KeyHasher.equal(key.hash, lookedUp)
         ? await store.projects.findById(key.projectId)
         : null;
-    if (!key || !project) {
-      cache.rememberMissing(hash);
-      return null;
-    }
-    return cache.set(hash, key, project);
+    return key && project ? { key, project } : null;
   }
 }

@@ -36,6 +36,8 @@ describe('store outage', () => {
     } finally {
       node.kw.store.keys.findByHash = findByHash;
     }
+    // Past the breaker's backoff (at most 1 s): the next request probes the store again.
+    clock.advance(1000);
     assert.equal((await auth(cached)).statusCode, 200);
     assert.equal((await auth(uncached)).statusCode, 200);
   });

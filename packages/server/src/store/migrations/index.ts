@@ -6,6 +6,7 @@ import { rotationAndLeaksMigration } from './004-rotation-and-leaks.ts';
 import { gatewayMigration } from './005-gateway.ts';
 import { usageEventRowsMigration } from './006-usage-event-rows.ts';
 import { unpricedUsageMigration } from './007-unpriced-usage.ts';
+import { keyRevisionsMigration } from './008-key-revisions.ts';
 import { ByteOrderTextPlugin } from './byte-order-text.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -25,6 +26,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     '005-gateway': gatewayMigration(dialect),
     '006-usage-event-rows': usageEventRowsMigration(dialect),
     '007-unpriced-usage': unpricedUsageMigration(dialect),
+    '008-key-revisions': keyRevisionsMigration(dialect),
   };
 }
 
