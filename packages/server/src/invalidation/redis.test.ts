@@ -267,8 +267,9 @@ describe('redis: disconnects and reconnects', () => {
       await new Promise((resolve) => setTimeout(resolve, 1500));
       const attempts = proxy.accepted - before;
       // Two links, each: at once, then 50, 100, 200 ms, then every ≤ 200 ms: about 16 in
-      // 1.5 s; a busy loop would be thousands.
-      assert.ok(attempts >= 10 && attempts <= 60, `${attempts} attempts`);
+      // 1.5 s; a busy loop would be thousands. The lower bound only says it keeps trying: a
+      // loaded machine (two suites beside each other) delays timers, and 9 were seen there.
+      assert.ok(attempts >= 4 && attempts <= 60, `${attempts} attempts`);
       await b.close();
       // A connection already under way when close() ran may still land; nothing after it.
       await new Promise((resolve) => setTimeout(resolve, 100));
