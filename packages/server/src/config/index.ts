@@ -33,7 +33,12 @@ export interface Config {
   /** How long a rate-limit call waits for Redis before the failure policy applies. */
   limiterRedisTimeoutMs: number;
   /** Forward-auth defaults when neither the route nor the edge says what is needed. */
-  forwardAuth: { scopes: string[]; env: string | undefined };
+  forwardAuth: {
+    scopes: string[];
+    env: string | undefined;
+    /** Accept `X-Keywarden-Cost` up to this on every route (undefined: the header is ignored). */
+    maxCost: number | undefined;
+  };
   gateway: {
     /** Largest request body the gateway reads to inspect (JSON); larger ones are refused. */
     bodyLimitBytes: number;
@@ -113,6 +118,9 @@ export function loadConfig(
     forwardAuth: {
       scopes: list(env.KEYWARDEN_AUTH_SCOPES),
       env: env.KEYWARDEN_AUTH_ENV || undefined,
+      maxCost: env.KEYWARDEN_AUTH_MAX_COST
+        ? integer('KEYWARDEN_AUTH_MAX_COST', env.KEYWARDEN_AUTH_MAX_COST, 0)
+        : undefined,
     },
     gateway: {
       bodyLimitBytes: integer(
