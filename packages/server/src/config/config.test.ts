@@ -44,3 +44,17 @@ test("the limiter's Redis deadline: 1 s by default, a positive integer when set"
     /KEYWARDEN_RATELIMIT_REDIS_TIMEOUT_MS/,
   );
 });
+
+test('shutdown deadline (10 s) and the forward-auth cost cap (none: header ignored)', () => {
+  const defaults = loadConfig({});
+  assert.equal(defaults.shutdownTimeoutMs, 10_000);
+  assert.equal(defaults.forwardAuth.maxCost, undefined);
+  const set = loadConfig({ KEYWARDEN_SHUTDOWN_TIMEOUT_MS: '2500', KEYWARDEN_AUTH_MAX_COST: '50' });
+  assert.equal(set.shutdownTimeoutMs, 2500);
+  assert.equal(set.forwardAuth.maxCost, 50);
+  assert.throws(() => loadConfig({ KEYWARDEN_AUTH_MAX_COST: '-1' }), /KEYWARDEN_AUTH_MAX_COST/);
+  assert.throws(
+    () => loadConfig({ KEYWARDEN_SHUTDOWN_TIMEOUT_MS: 'soon' }),
+    /KEYWARDEN_SHUTDOWN_TIMEOUT_MS/,
+  );
+});

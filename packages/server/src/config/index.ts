@@ -32,6 +32,11 @@ export interface Config {
   expectedNodes: number;
   /** How long a rate-limit call waits for Redis before the failure policy applies. */
   limiterRedisTimeoutMs: number;
+  /**
+   * On SIGTERM, how long requests in flight may take to finish before every connection still
+   * open (a stuck or half-sent one included) is closed; buffered usage is written after it.
+   */
+  shutdownTimeoutMs: number;
   /** Forward-auth defaults when neither the route nor the edge says what is needed. */
   forwardAuth: {
     scopes: string[];
@@ -114,6 +119,11 @@ export function loadConfig(
       env.KEYWARDEN_RATELIMIT_REDIS_TIMEOUT_MS,
       1000,
       1,
+    ),
+    shutdownTimeoutMs: integer(
+      'KEYWARDEN_SHUTDOWN_TIMEOUT_MS',
+      env.KEYWARDEN_SHUTDOWN_TIMEOUT_MS,
+      10_000,
     ),
     forwardAuth: {
       scopes: list(env.KEYWARDEN_AUTH_SCOPES),
