@@ -30,6 +30,8 @@ import {
   keySubject,
   LastUsedRecorder,
   ownerSubject,
+  storedKeyHashes,
+  UnknownKeyGuard,
   Verifier,
 } from '../verify/index.ts';
 
@@ -50,6 +52,8 @@ export interface Keywarden {
   metrics: Metrics;
   invalidation: InvalidationChannel;
   verifier: Verifier;
+  /** The key filter and per-network budget for unknown keys; null when turned off. */
+  unknownKeys: UnknownKeyGuard | null;
   keys: KeyService;
   projects: ProjectService;
   ownerService: OwnerService;
@@ -169,10 +173,30 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
     clock,
     maxAgeMs: config.cacheMaxAgeMs,
   });
+  const metrics = new Metrics({ usage: () => usage.stats, cache: () => cache.size });
+  const unknownKeys = config.unknownKeys.enabled
+    ? new UnknownKeyGuard({
+        clock,
+        limit: config.unknownKeys.limit,
+        windowSeconds: config.unknownKeys.windowSeconds,
+        channelHealthy: () => invalidation.healthy !== false,
+        onOverCapacity: (capacity) => loadKeyFilter(capacity * 4),
+        registry: metrics.registry,
+      })
+    : null;
+  // Until the filter is loaded, unknown keys are looked up within the network budget only.
+  const loadKeyFilter = (capacity?: number) =>
+    unknownKeys
+      ?.load(() => storedKeyHashes(store.keys), capacity)
+      .catch((error: unknown) =>
+        options.logger?.error({ err: error }, 'loading the key filter failed; budget only'),
+      );
   // A channel that lost its connection may have lost messages: forget everything cached.
   invalidation.onResync?.(() => {
     cache.clear();
     owners.clear();
+    unknownKeys?.distrust();
+    void loadKeyFilter();
     options.logger?.warn('invalidation channel reconnected: caches cleared to resynchronise');
   });
   invalidation.subscribe((message) => {
@@ -187,6 +211,7 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
         break;
       case 'key-created':
         cache.forgetMissing(message.hash);
+        unknownKeys?.learn(message.hash);
         break;
       case 'project':
         cache.invalidateProject(message.projectId);
@@ -217,7 +242,6 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
     intervalMs: flushIntervalMs,
     onError: logError('writing credit balances failed'),
   });
-  const metrics = new Metrics({ usage: () => usage.stats, cache: () => cache.size });
   const verifier = new Verifier({
     store,
     hasher,
@@ -228,11 +252,15 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
     lastUsed,
     usage,
     metrics,
+    unknownKeys: unknownKeys ?? undefined,
     staleIfErrorMs: config.staleIfErrorMs,
     onStoreError: logError(
       'the store failed during verification: serving cached keys while it lasts',
     ),
   });
+  // Rebuilt from the store at start (a cluster channel's first subscription reloads it, as
+  // every resync does: messages sent before it are not heard).
+  await loadKeyFilter();
   return {
     config,
     clock,
@@ -245,6 +273,7 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
     metrics,
     invalidation,
     verifier,
+    unknownKeys,
     keys: new KeyService({ store, hasher, clock, invalidation }),
     projects: new ProjectService({ store, clock, invalidation }),
     ownerService: new OwnerService({ store, clock, invalidation }),

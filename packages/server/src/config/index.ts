@@ -24,6 +24,12 @@ export interface Config {
   /** Upper bound on how long a node serves a cached key without re-reading it. */
   cacheMaxAgeMs: number;
   negativeCacheTtlMs: number;
+  /**
+   * Keys the cache does not hold and the key filter does not know: store lookups allowed per
+   * client network (/24, /48) — a burst of `limit`, refilled at `limit / windowSeconds`.
+   * `enabled: env.KEYWARDEN_UNKNOWN_KEY_GUARD !== 'off'` looks every such key up (no filter, no budget).
+   */
+  unknownKeys: { enabled: boolean; limit: number; windowSeconds: number };
   /** When the store fails, how long a cached key may still be served past its age. */
   staleIfErrorMs: number;
   /** What rate limiting does when Redis fails: per-node share, admit, or refuse. */
@@ -107,6 +113,16 @@ export function loadConfig(
       env.KEYWARDEN_NEGATIVE_CACHE_TTL_MS,
       60_000,
     ),
+    unknownKeys: {
+      enabled: env.KEYWARDEN_UNKNOWN_KEY_GUARD !== 'off',
+      limit: integer('KEYWARDEN_UNKNOWN_KEY_LIMIT', env.KEYWARDEN_UNKNOWN_KEY_LIMIT, 20, 1),
+      windowSeconds: integer(
+        'KEYWARDEN_UNKNOWN_KEY_WINDOW_SECONDS',
+        env.KEYWARDEN_UNKNOWN_KEY_WINDOW_SECONDS,
+        4,
+        1,
+      ),
+    },
     staleIfErrorMs: integer(
       'KEYWARDEN_STALE_IF_ERROR_MS',
       env.KEYWARDEN_STALE_IF_ERROR_MS,
