@@ -58,3 +58,14 @@ test('shutdown deadline (10 s) and the forward-auth cost cap (none: header ignor
     /KEYWARDEN_SHUTDOWN_TIMEOUT_MS/,
   );
 });
+
+test('the unknown-key guard: on, 20 lookups per 4 s per network; off when told', () => {
+  assert.deepEqual(loadConfig({}).unknownKeys, { enabled: true, limit: 20, windowSeconds: 4 });
+  const set = loadConfig({
+    KEYWARDEN_UNKNOWN_KEY_GUARD: 'off',
+    KEYWARDEN_UNKNOWN_KEY_LIMIT: '5',
+    KEYWARDEN_UNKNOWN_KEY_WINDOW_SECONDS: '60',
+  });
+  assert.deepEqual(set.unknownKeys, { enabled: false, limit: 5, windowSeconds: 60 });
+  assert.throws(() => loadConfig({ KEYWARDEN_UNKNOWN_KEY_LIMIT: '0' }), /UNKNOWN_KEY_LIMIT/);
+});
