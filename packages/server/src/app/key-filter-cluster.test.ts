@@ -54,14 +54,18 @@ describe('the key filter across two nodes', { timeout: 60_000 }, () => {
       lookups++;
       return original(hash);
     };
+    const started = performance.now();
     try {
       const verdicts = await Promise.all(
         Array.from({ length: 500 }, (_, i) =>
           verifyOn(b, generateKey({ prefix: 'kw', env: 'prod' }), `203.0.113.${i % 250}`),
         ),
       );
-      assert.ok(verdicts.every((v) => v.code === 'NOT_FOUND'));
-      assert.ok(lookups <= 20, `${lookups} store lookups for 500 forged keys`);
+      const codes = new Set(verdicts.map((v) => v.code));
+      assert.deepEqual([...codes], ['NOT_FOUND'], `trusted: ${b.unknownKeys?.trusted}`);
+      // The budget: a burst of 20, then 5 a second (real time here) — against 500 before.
+      const budget = 20 + Math.ceil(((performance.now() - started) / 1000) * 5);
+      assert.ok(lookups <= budget, `${lookups} store lookups for 500 forged keys (≤ ${budget})`);
     } finally {
       b.store.keys.findByHash = original;
     }

@@ -185,12 +185,16 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
       })
     : null;
   // Until the filter is loaded, unknown keys are looked up within the network budget only.
-  const loadKeyFilter = (capacity?: number) =>
+  // A load that fails (the store is down) is retried: nothing else would reload it.
+  let filterRetry: NodeJS.Timeout | undefined;
+  const loadKeyFilter = (capacity?: number): Promise<void> | undefined =>
     unknownKeys
       ?.load(() => storedKeyHashes(store.keys), capacity)
-      .catch((error: unknown) =>
-        options.logger?.error({ err: error }, 'loading the key filter failed; budget only'),
-      );
+      .catch((error: unknown) => {
+        options.logger?.error({ err: error }, 'loading the key filter failed; budget only');
+        clearTimeout(filterRetry);
+        filterRetry = setTimeout(() => void loadKeyFilter(capacity), 5000).unref();
+      });
   // A channel that lost its connection may have lost messages: forget everything cached.
   invalidation.onResync?.(() => {
     cache.clear();
@@ -321,6 +325,7 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
       defaultMaxOutputTokens: config.gateway.defaultMaxOutputTokens,
     }),
     async close() {
+      clearTimeout(filterRetry);
       // Flush what is buffered before the store goes: no usage event or balance is lost.
       await usage.close();
       await creditsWriteBack.close();
