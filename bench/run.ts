@@ -14,6 +14,7 @@ import type { BenchContext, Row, Scenario, Settings } from './lib/types.ts';
 import { cluster } from './scenarios/cluster.ts';
 import { forwardAuth } from './scenarios/forward-auth.ts';
 import { gateway } from './scenarios/gateway.ts';
+import { keyGuessing } from './scenarios/key-guessing.ts';
 import { limitsAndUsage } from './scenarios/limits-usage.ts';
 import { scanner } from './scenarios/scanner.ts';
 import { verifyInProcess } from './scenarios/verify-in-process.ts';
@@ -28,6 +29,7 @@ import { verifyInProcess } from './scenarios/verify-in-process.ts';
  */
 const SCENARIOS: readonly Scenario[] = [
   verifyInProcess,
+  keyGuessing,
   limitsAndUsage,
   scanner,
   forwardAuth,

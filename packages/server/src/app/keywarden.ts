@@ -30,6 +30,8 @@ import {
   keySubject,
   LastUsedRecorder,
   ownerSubject,
+  storedKeyHashes,
+  UnknownKeyGuard,
   Verifier,
 } from '../verify/index.ts';
 
@@ -50,6 +52,8 @@ export interface Keywarden {
   metrics: Metrics;
   invalidation: InvalidationChannel;
   verifier: Verifier;
+  /** The key filter and per-network budget for unknown keys; null when turned off. */
+  unknownKeys: UnknownKeyGuard | null;
   keys: KeyService;
   projects: ProjectService;
   ownerService: OwnerService;
@@ -188,6 +192,34 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
     maxAgeMs: config.cacheMaxAgeMs,
     connector: (record) => upstreamHosts.connectorFor(record),
   });
+  const metrics = new Metrics({ usage: () => usage.stats, cache: () => cache.size });
+  const unknownKeys = config.unknownKeys.enabled
+    ? new UnknownKeyGuard({
+        clock,
+        limit: config.unknownKeys.limit,
+        windowSeconds: config.unknownKeys.windowSeconds,
+        channelHealthy: () => invalidation.healthy !== false,
+        onOverCapacity: (capacity) => loadKeyFilter(capacity * 4),
+        registry: metrics.registry,
+      })
+    : null;
+  // Until the filter is loaded, unknown keys are looked up within the network budget only.
+  // A load that fails (the store is down) is retried: nothing else would reload it.
+  let filterRetry: NodeJS.Timeout | undefined;
+  const loadKeyFilter = (capacity?: number): Promise<void> | undefined =>
+    unknownKeys
+      ?.load(() => storedKeyHashes(store.keys), capacity)
+      .catch((error: unknown) => {
+        options.logger?.error({ err: error }, 'loading the key filter failed; budget only');
+        clearTimeout(filterRetry);
+        filterRetry = setTimeout(() => void loadKeyFilter(capacity), 5000).unref();
+      });
+  // A channel that lost its connection may have lost messages, creations among them: the
+  // filter is not trusted until it is reloaded (the caches' resync is in cache/wiring.ts).
+  invalidation.onResync?.(() => {
+    unknownKeys?.distrust();
+    void loadKeyFilter();
+  });
   invalidation.subscribe((message) => {
     switch (message.type) {
       case 'key':
@@ -200,6 +232,7 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
         break;
       case 'key-created':
         cache.forgetMissing(message.hash);
+        unknownKeys?.learn(message.hash);
         break;
       case 'project':
         cache.invalidateProject(message.projectId);
@@ -230,7 +263,6 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
     intervalMs: flushIntervalMs,
     onError: logError('writing credit balances failed'),
   });
-  const metrics = new Metrics({ usage: () => usage.stats, cache: () => cache.size });
   const prices = PriceTable.load(config.gateway.pricesFile);
   // Channel losses and resyncs, the store breaker, and their logs and metrics (cache/wiring.ts).
   const faults = wireCacheFaults({
@@ -253,10 +285,14 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
     lastUsed,
     usage,
     metrics,
+    unknownKeys: unknownKeys ?? undefined,
     staleIfErrorMs: config.staleIfErrorMs,
     breaker: faults.breaker,
     onStoreError: faults.onStoreError,
   });
+  // Rebuilt from the store at start (a cluster channel's first subscription reloads it, as
+  // every resync does: messages sent before it are not heard).
+  await loadKeyFilter();
   return {
     config,
     clock,
@@ -269,6 +305,7 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
     metrics,
     invalidation,
     verifier,
+    unknownKeys,
     keys: new KeyService({ store, hasher, clock, invalidation }),
     projects: new ProjectService({ store, clock, invalidation }),
     ownerService: new OwnerService({ store, clock, invalidation }),
@@ -318,6 +355,7 @@ export async function openKeywarden(config: Config, options: OpenOptions = {}): 
     }),
     prices,
     async close() {
+      clearTimeout(filterRetry);
       // Flush what is buffered before the store goes: no usage event or balance is lost.
       await usage.close();
       await creditsWriteBack.close();

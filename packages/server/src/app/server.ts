@@ -3,6 +3,7 @@ import { CLI_ACTOR } from '../audit/index.ts';
 import type { Config } from '../config/index.ts';
 import { buildHttpApp } from '../http/index.ts';
 import { createLogger, type Logger } from '../log/index.ts';
+import { drainHttpServer } from './http-drain.ts';
 import { type Keywarden, type OpenOptions, openKeywarden } from './keywarden.ts';
 
 export interface RunningServer {
@@ -12,6 +13,11 @@ export interface RunningServer {
   url: string;
   /** The first management key, when this start created it (empty store). */
   bootstrapKey: string | null;
+  /**
+   * Stops listening, gives requests in flight `config.shutdownTimeoutMs` to finish, closes
+   * every connection still open (stuck ones included), then writes buffered usage and closes
+   * the store.
+   */
   close(): Promise<void>;
 }
 
@@ -51,7 +57,7 @@ export async function startServer(
     bootstrapKey,
     close() {
       closing ??= (async () => {
-        await app.close();
+        await drainHttpServer(app.server, () => app.close(), config.shutdownTimeoutMs, logger);
         await kw.close();
       })();
       return closing;

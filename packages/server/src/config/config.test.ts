@@ -56,3 +56,28 @@ test('loopback upstreams: refused by default, allowed by KEYWARDEN_UPSTREAM_ALLO
     /KEYWARDEN_UPSTREAM_ALLOW_LOOPBACK/,
   );
 });
+
+test('shutdown deadline (10 s) and the forward-auth cost cap (none: header ignored)', () => {
+  const defaults = loadConfig({});
+  assert.equal(defaults.shutdownTimeoutMs, 10_000);
+  assert.equal(defaults.forwardAuth.maxCost, undefined);
+  const set = loadConfig({ KEYWARDEN_SHUTDOWN_TIMEOUT_MS: '2500', KEYWARDEN_AUTH_MAX_COST: '50' });
+  assert.equal(set.shutdownTimeoutMs, 2500);
+  assert.equal(set.forwardAuth.maxCost, 50);
+  assert.throws(() => loadConfig({ KEYWARDEN_AUTH_MAX_COST: '-1' }), /KEYWARDEN_AUTH_MAX_COST/);
+  assert.throws(
+    () => loadConfig({ KEYWARDEN_SHUTDOWN_TIMEOUT_MS: 'soon' }),
+    /KEYWARDEN_SHUTDOWN_TIMEOUT_MS/,
+  );
+});
+
+test('the unknown-key guard: on, 20 lookups per 4 s per network; off when told', () => {
+  assert.deepEqual(loadConfig({}).unknownKeys, { enabled: true, limit: 20, windowSeconds: 4 });
+  const set = loadConfig({
+    KEYWARDEN_UNKNOWN_KEY_GUARD: 'off',
+    KEYWARDEN_UNKNOWN_KEY_LIMIT: '5',
+    KEYWARDEN_UNKNOWN_KEY_WINDOW_SECONDS: '60',
+  });
+  assert.deepEqual(set.unknownKeys, { enabled: false, limit: 5, windowSeconds: 60 });
+  assert.throws(() => loadConfig({ KEYWARDEN_UNKNOWN_KEY_LIMIT: '0' }), /UNKNOWN_KEY_LIMIT/);
+});

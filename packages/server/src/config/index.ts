@@ -24,6 +24,12 @@ export interface Config {
   /** Upper bound on how long a node serves a cached key without re-reading it. */
   cacheMaxAgeMs: number;
   negativeCacheTtlMs: number;
+  /**
+   * Keys the cache does not hold and the key filter does not know: store lookups allowed per
+   * client network (/24, /48) — a burst of `limit`, refilled at `limit / windowSeconds`.
+   * `enabled: env.KEYWARDEN_UNKNOWN_KEY_GUARD !== 'off'` looks every such key up (no filter, no budget).
+   */
+  unknownKeys: { enabled: boolean; limit: number; windowSeconds: number };
   /** When the store fails, how long a cached key may still be served past its age. */
   staleIfErrorMs: number;
   /**
@@ -37,8 +43,18 @@ export interface Config {
   expectedNodes: number;
   /** How long a rate-limit call waits for Redis before the failure policy applies. */
   limiterRedisTimeoutMs: number;
+  /**
+   * On SIGTERM, how long requests in flight may take to finish before every connection still
+   * open (a stuck or half-sent one included) is closed; buffered usage is written after it.
+   */
+  shutdownTimeoutMs: number;
   /** Forward-auth defaults when neither the route nor the edge says what is needed. */
-  forwardAuth: { scopes: string[]; env: string | undefined };
+  forwardAuth: {
+    scopes: string[];
+    env: string | undefined;
+    /** Accept `X-Keywarden-Cost` up to this on every route (undefined: the header is ignored). */
+    maxCost: number | undefined;
+  };
   gateway: {
     /** Largest request body the gateway reads to inspect (JSON); larger ones are refused. */
     bodyLimitBytes: number;
@@ -110,6 +126,16 @@ export function loadConfig(
       env.KEYWARDEN_NEGATIVE_CACHE_TTL_MS,
       60_000,
     ),
+    unknownKeys: {
+      enabled: env.KEYWARDEN_UNKNOWN_KEY_GUARD !== 'off',
+      limit: integer('KEYWARDEN_UNKNOWN_KEY_LIMIT', env.KEYWARDEN_UNKNOWN_KEY_LIMIT, 20, 1),
+      windowSeconds: integer(
+        'KEYWARDEN_UNKNOWN_KEY_WINDOW_SECONDS',
+        env.KEYWARDEN_UNKNOWN_KEY_WINDOW_SECONDS,
+        4,
+        1,
+      ),
+    },
     staleIfErrorMs: integer(
       'KEYWARDEN_STALE_IF_ERROR_MS',
       env.KEYWARDEN_STALE_IF_ERROR_MS,
@@ -129,9 +155,17 @@ export function loadConfig(
       1000,
       1,
     ),
+    shutdownTimeoutMs: integer(
+      'KEYWARDEN_SHUTDOWN_TIMEOUT_MS',
+      env.KEYWARDEN_SHUTDOWN_TIMEOUT_MS,
+      10_000,
+    ),
     forwardAuth: {
       scopes: list(env.KEYWARDEN_AUTH_SCOPES),
       env: env.KEYWARDEN_AUTH_ENV || undefined,
+      maxCost: env.KEYWARDEN_AUTH_MAX_COST
+        ? integer('KEYWARDEN_AUTH_MAX_COST', env.KEYWARDEN_AUTH_MAX_COST, 0)
+        : undefined,
     },
     gateway: {
       bodyLimitBytes: integer(

@@ -6,6 +6,7 @@ export {
   wwwAuthenticateFor,
 } from './codes.ts';
 export { CreditsWriteBackLoop } from './credits-write-back.ts';
+export { KnownKeyFilter } from './known-keys.ts';
 export { LastUsedRecorder } from './last-used.ts';
 export {
   effectiveKeyRules,
@@ -14,4 +15,10 @@ export {
   ownerSubject,
   rulesOfUnit,
 } from './limits.ts';
+export {
+  networkOf,
+  storedKeyHashes,
+  UnknownKeyGuard,
+  type UnknownKeyGuardOptions,
+} from './unknown-key-guard.ts';
 export { Verifier, type VerifierDeps, type VerifyRequest, type VerifyResult } from './verifier.ts';

@@ -18,6 +18,7 @@ import {
 } from './decisions.ts';
 import type { LastUsedRecorder } from './last-used.ts';
 import { limitRequestFor } from './limits.ts';
+import type { UnknownKeyGuard } from './unknown-key-guard.ts';
 
 export interface VerifyRequest {
   /** The presented key, exactly as received (undefined when none was presented). */
@@ -72,6 +73,8 @@ export interface VerifierDeps {
   lastUsed?: LastUsedRecorder;
   usage?: UsageRecorder;
   metrics?: Metrics;
+  /** Keeps a key guesser from loading the store (the key filter and per-network budget). */
+  unknownKeys?: UnknownKeyGuard;
   /** How long a cached key may still be served after its age ran out, when the store fails. */
   staleIfErrorMs?: number;
   /** Backs off from a failing store: stale entries are then served without waiting on it. */
@@ -190,6 +193,24 @@ export class Verifier {
     const cached = this.#deps.cache.get(hash, now);
     if (cached) return this.#decideFound(request, cached, now);
     if (this.#deps.cache.isKnownMissing(hash, now)) return result('NOT_FOUND', null);
+    const guard = this.#deps.unknownKeys;
+    if (guard && !this.#inflight.has(hash)) {
+      const older = this.#deps.hasher.olderHashes(presented);
+      const admitted = guard.admit(
+        older.length === 0 ? [hash] : [hash, ...older.map((h) => h.hash)],
+        request.clientIp,
+      );
+      if (admitted === false) return result('NOT_FOUND', null);
+      if (admitted !== true) {
+        return admitted.then((found) =>
+          found ? this.#lookUpAndDecide(presented, hash, request) : result('NOT_FOUND', null),
+        );
+      }
+    }
+    return this.#lookUpAndDecide(presented, hash, request);
+  }
+
+  #lookUpAndDecide(presented: string, hash: string, request: VerifyRequest): Promise<VerifyResult> {
     // The decisions after a wait for the store are made at the time it answered.
     return this.#loadOrStale(presented, hash).then((found) =>
       this.#decideFound(request, found, this.#deps.clock.now()),
@@ -410,6 +431,10 @@ export class Verifier {
       key && KeyHasher.equal(key.hash, lookedUp)
         ? await store.projects.findById(key.projectId)
         : null;
-    return key && project ? { key, project } : null;
+    if (!key || !project) return null;
+    // A key the filter did not know (created by another process on the same store, or its
+    // message not yet here): it exists, so it is never refused again.
+    this.#deps.unknownKeys?.learn(lookedUp);
+    return { key, project };
   }
 }

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { generateKey } from '@keywarden/core';
+import { CLI_ACTOR } from '../../audit/index.ts';
 import { manualClock } from '../../clock/index.ts';
+import { LocalInvalidationChannel } from '../../invalidation/index.ts';
+import { KeyService } from '../../keys/index.ts';
 import { startTestNode, type TestNode } from '../../testing/harness.ts';
 
 const auth = (
@@ -263,6 +266,74 @@ describe('forward-auth GET /v1/auth', () => {
     node.kw.cache.rememberMissing(hash);
     await node.kw.invalidation.publish({ type: 'key-created', hash });
     assert.equal((await auth(node, { 'x-api-key': created.key })).statusCode, 200);
+  });
+});
+
+describe('forward-auth under a flood of forged keys (the unknown-key guard)', () => {
+  const clock = manualClock(Date.UTC(2026, 5, 1));
+  let node: TestNode;
+  before(async () => {
+    node = await startTestNode({ clock });
+  });
+  after(() => node.close());
+
+  /** `count` distinct never-issued keys with valid checksums, from one /24, all at once. */
+  const flood = (count: number, network: string) =>
+    Promise.all(
+      Array.from({ length: count }, (_, i) =>
+        auth(
+          node,
+          { 'x-api-key': generateKey({ prefix: 'kw', env: 'prod' }) },
+          '/v1/auth',
+          `${network}.${i % 250}`,
+        ),
+      ),
+    );
+
+  test('2,000 forged keys from one network cost the store at most its budget (20)', async () => {
+    const lookups = countStoreLookups(node);
+    try {
+      const answers = await flood(2000, '203.0.113');
+      assert.ok(answers.every((res) => res.json().code === 'NOT_FOUND'));
+      // Before the guard: one lookup per distinct key, 2,000.
+      assert.ok(lookups.count <= 20, `${lookups.count} store lookups`);
+      assert.equal(node.kw.unknownKeys?.refusals().get('203.0.113.0/24'), 2000 - lookups.count);
+      const metrics = await node.request({ method: 'GET', url: '/metrics' });
+      assert.match(
+        metrics.body,
+        /keywarden_unknown_key_lookups_total\{decision="refused"\} 19\d\d/,
+      );
+    } finally {
+      lookups.restore();
+    }
+  });
+
+  test('a key created a moment ago verifies on first use from a network over its budget', async () => {
+    await flood(100, '198.51.100');
+    const { key } = await node.createKey();
+    const res = await auth(node, { 'x-api-key': key }, '/v1/auth', '198.51.100.20');
+    assert.equal(res.statusCode, 200);
+  });
+
+  test('a key the filter never heard of (another process wrote it) verifies within the budget', async () => {
+    // As `keywarden admin-key create` does on SQLite: the same store, no message to this node.
+    const elsewhere = new KeyService({
+      store: node.kw.store,
+      hasher: node.kw.hasher,
+      clock,
+      invalidation: new LocalInvalidationChannel(),
+    });
+    const { plaintext, record } = await elsewhere.create({ name: 'from the CLI' }, CLI_ACTOR);
+    const res = await auth(node, { 'x-api-key': plaintext }, '/v1/auth', '192.0.2.1');
+    assert.equal(res.statusCode, 200);
+    // Found once, known for good: out of the cache, with the network's budget spent, it is
+    // still looked up (the filter learnt it).
+    await flood(100, '192.0.2');
+    node.kw.cache.invalidateKey(record.id);
+    assert.equal(
+      (await auth(node, { 'x-api-key': plaintext }, '/v1/auth', '192.0.2.2')).statusCode,
+      200,
+    );
   });
 });
 

@@ -49,13 +49,40 @@ function parseCost(where: string, text: string | undefined): number | undefined 
 }
 
 /**
- * The cost configured for the route (query, default 1); an `X-Keywarden-Cost` header may only
- * raise it, so a client forging the header cannot make its requests free.
+ * What one request on this route spends. The cost is the operator's: `?cost=` in the auth URL
+ * (default 1). An `X-Keywarden-Cost` header counts only where the operator opted in with a cap
+ * (`?maxCost=` in the auth URL, else KEYWARDEN_AUTH_MAX_COST), because the edge passes the
+ * client's own headers through unless told otherwise: a header any caller may send would let
+ * one key drain the credits and limits its owner's other keys share. Even then it may only
+ * raise the cost (a forged header cannot make requests free) and a header over the cap is
+ * refused (400) rather than clamped, so that nothing is spent on it.
+ *
+ * Without the opt-in the header is ignored, not refused: a refusal would let any client turn
+ * its own request into an error at the edge (nginx answers 500 for a 400), and the header
+ * changes nothing anyway. The answer says so in `X-Keywarden-Cost-Ignored`.
  */
-function requestCost(fromQuery: string | undefined, fromHeader: string | undefined): number {
-  const configured = parseCost('querystring/cost', fromQuery) ?? 1;
+function requestCost(
+  query: ParsedUrlQuery,
+  defaultMaxCost: number | undefined,
+  fromHeader: string | undefined,
+): number {
+  const configured = parseCost('querystring/cost', once(query, 'cost')) ?? 1;
+  const maxCost = parseCost('querystring/maxCost', once(query, 'maxCost')) ?? defaultMaxCost;
+  if (maxCost === undefined) return configured;
   const asked = parseCost('headers/x-keywarden-cost', fromHeader);
-  return asked === undefined ? configured : Math.max(configured, asked);
+  if (asked === undefined) return configured;
+  if (asked > maxCost) {
+    throw invalidField('headers/x-keywarden-cost', `must be at most ${maxCost} on this route`);
+  }
+  return Math.max(configured, asked);
+}
+
+/** Whether the request carried an `X-Keywarden-Cost` header this route does not accept. */
+function costHeaderIgnored(req: IncomingMessage, defaultMaxCost: number | undefined): boolean {
+  const header = req.headers['x-keywarden-cost'];
+  if (header === undefined || header === '' || defaultMaxCost !== undefined) return false;
+  const maxCost = queryOf(req.url ?? '/').maxCost;
+  return maxCost === undefined || maxCost === '';
 }
 
 const NO_QUERY: ParsedUrlQuery = Object.freeze(Object.create(null));
@@ -135,7 +162,7 @@ export function forwardAuthHandler(kw: Keywarden, logger: Logger): DirectHandler
           ];
     const env =
       once(query, 'env') || defaults.env || headerValue(headers, 'x-keywarden-env') || undefined;
-    const cost = requestCost(once(query, 'cost'), headerValue(headers, 'x-keywarden-cost'));
+    const cost = requestCost(query, defaults.maxCost, headerValue(headers, 'x-keywarden-cost'));
     const { key, source } = presentedKey({ headers, query }, { allowQuery: true });
     return {
       key,
@@ -177,7 +204,7 @@ export function forwardAuthHandler(kw: Keywarden, logger: Logger): DirectHandler
     result: VerifyResult,
   ) => {
     try {
-      answerVerdict(res, req.method, requestId, result);
+      answerVerdict(res, req.method, requestId, result, costHeaderIgnored(req, defaults.maxCost));
     } catch (error) {
       fail(res, requestId, error);
     }
@@ -207,8 +234,10 @@ function answerVerdict(
   method: string | undefined,
   requestId: string,
   result: VerifyResult,
+  costIgnored: boolean,
 ): void {
   const headers: DirectHeaders = {};
+  if (costIgnored) headers['x-keywarden-cost-ignored'] = 'not accepted on this route';
   // Most keys have no limits: no headers to build, nothing to allocate.
   if (result.limits.length > 0 || result.retryAfterSeconds !== null) {
     const limits = rateLimitHeaders({ ...result, allowed: result.valid });

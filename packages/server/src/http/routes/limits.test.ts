@@ -65,18 +65,76 @@ describe('rate limits, credits and owners', () => {
     );
   });
 
-  test('forward-auth cost: the route sets it, a header may only raise it', async () => {
+  test('forward-auth cost: the route sets it; without an opt-in the header is ignored', async () => {
     const { key } = await node.createKey({
       ratelimits: [{ name: 'requests', limit: 10, windowSeconds: 3600 }],
     });
-    await auth(key, { 'x-keywarden-cost': '0' }, '/v1/auth?cost=5');
+    const five = await auth(key, { 'x-keywarden-cost': '0' }, '/v1/auth?cost=5');
+    assert.equal(five.headers['x-keywarden-cost-ignored'], 'not accepted on this route');
     const afterFive = await auth(key, {}, '/v1/auth?cost=0');
     assert.match(String(afterFive.headers.ratelimit), /r=5;/);
-    await auth(key, { 'x-keywarden-cost': '4' });
-    assert.match(String((await auth(key, {}, '/v1/auth?cost=0')).headers.ratelimit), /r=1;/);
-    const bad = await auth(key, { 'x-keywarden-cost': '-1' });
+    assert.equal(afterFive.headers['x-keywarden-cost-ignored'], undefined);
+    // A client's header spends nothing beyond the route's cost (here 1), whatever it says.
+    const forged = await auth(key, { 'x-keywarden-cost': '9' });
+    assert.equal(forged.statusCode, 200);
+    assert.equal(forged.headers['x-keywarden-cost-ignored'], 'not accepted on this route');
+    assert.match(String(forged.headers.ratelimit), /r=4;/);
+    const garbage = await auth(key, { 'x-keywarden-cost': '-1' });
+    assert.equal(garbage.statusCode, 200, 'an ignored header is not parsed');
+  });
+
+  test('forward-auth cost: with ?maxCost the header may raise the cost up to the cap', async () => {
+    const { key } = await node.createKey({
+      ratelimits: [{ name: 'requests', limit: 10, windowSeconds: 3600 }],
+    });
+    const capped = '/v1/auth?maxCost=4';
+    await auth(key, { 'x-keywarden-cost': '0' }, `${capped}&cost=2`);
+    assert.match(String((await auth(key, {}, '/v1/auth?cost=0')).headers.ratelimit), /r=8;/);
+    const four = await auth(key, { 'x-keywarden-cost': '4' }, capped);
+    assert.equal(four.headers['x-keywarden-cost-ignored'], undefined);
+    assert.match(String(four.headers.ratelimit), /r=4;/);
+    const over = await auth(key, { 'x-keywarden-cost': '5' }, capped);
+    assert.equal(over.statusCode, 400);
+    assert.equal(over.json().errors[0].field, 'headers/x-keywarden-cost');
+    assert.match(String((await auth(key, {}, '/v1/auth?cost=0')).headers.ratelimit), /r=4;/);
+    const bad = await auth(key, { 'x-keywarden-cost': '-1' }, capped);
     assert.equal(bad.statusCode, 400);
     assert.equal(bad.json().errors[0].field, 'headers/x-keywarden-cost');
+    const badCap = await auth(key, {}, '/v1/auth?maxCost=x');
+    assert.equal(badCap.json().errors[0].field, 'querystring/maxCost');
+  });
+
+  test('forward-auth cost: KEYWARDEN_AUTH_MAX_COST opts every route in, with its cap', async () => {
+    const { key } = await node.createKey({
+      ratelimits: [{ name: 'requests', limit: 10, windowSeconds: 3600 }],
+    });
+    node.kw.config.forwardAuth.maxCost = 3;
+    try {
+      assert.match(
+        String((await auth(key, { 'x-keywarden-cost': '3' })).headers.ratelimit),
+        /r=7;/,
+      );
+      assert.equal((await auth(key, { 'x-keywarden-cost': '4' })).statusCode, 400);
+      const route = await auth(key, { 'x-keywarden-cost': '4' }, '/v1/auth?maxCost=4');
+      assert.match(String(route.headers.ratelimit), /r=3;/, "the route's cap beats the default");
+    } finally {
+      node.kw.config.forwardAuth.maxCost = undefined;
+    }
+  });
+
+  test("forward-auth cost: a forged header cannot drain credits an owner's keys share", async () => {
+    await node.request({
+      method: 'PUT',
+      url: '/v1/owners/shared-credits',
+      payload: { credits: { remaining: 20 } },
+    });
+    const attacker = await node.createKey({ ownerId: 'shared-credits' });
+    const sibling = await node.createKey({ ownerId: 'shared-credits' });
+    // Today's attack: one header worth exactly the owner's balance (found by binary search).
+    assert.equal((await auth(attacker.key, { 'x-keywarden-cost': '20' })).statusCode, 200);
+    assert.equal((await auth(sibling.key)).statusCode, 200, 'the sibling key still has credits');
+    const left = (await verify({ key: sibling.key, cost: 0 })).json();
+    assert.deepEqual(left.credits, { remaining: 18 }, 'each request spent the route cost, 1');
   });
 
   test('project defaults per environment are inherited; a key can override them or opt out', async () => {
