@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { CLI_ACTOR } from '../audit/index.ts';
 import { loadConfig } from '../config/index.ts';
-import { type ClusterNode, clusterSecrets, startNode } from '../testing/cluster.ts';
+import { type ClusterNode, clusterSecrets, startNode, startNodes } from '../testing/cluster.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/postgres.ts';
 import { type RedisNamespace, redisNamespace } from '../testing/redis.ts';
 import { startTcpProxy } from '../testing/tcp-proxy.ts';
@@ -50,7 +50,7 @@ describe('three nodes on one PostgreSQL and one Redis', { timeout: 180_000 }, ()
       await setup.keys.create({ name: 'cluster admin', scopes: ['admin'] }, CLI_ACTOR, 'management')
     ).plaintext;
     await setup.close();
-    nodes = await Promise.all(['a', 'b', 'c'].map((name) => startNode(name, env)));
+    nodes = await startNodes(['a', 'b', 'c'].map((name) => () => startNode(name, env)));
   });
 
   after(async () => {

@@ -23,6 +23,28 @@ export function clusterSecrets(): Record<string, string> {
   };
 }
 
+/**
+ * A correctness bound, not a timing: a node starts in 1–7 s here (tsx compiles the server
+ * first), several at once on two busy cores take longer.
+ */
+const START_TIMEOUT_MS = 90_000;
+
+/**
+ * Starts every node, or none: when one fails, the ones that started are killed before the
+ * error is thrown (a test's `after` never sees them, and they would keep the suite alive).
+ */
+export async function startNodes<T extends ClusterNode>(
+  starts: ReadonlyArray<() => Promise<T>>,
+): Promise<T[]> {
+  const results = await Promise.allSettled(starts.map((start) => start()));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (!failed) return results.map((r) => (r as PromiseFulfilledResult<T>).value);
+  await Promise.all(
+    results.map((r) => (r.status === 'fulfilled' ? r.value.stop('SIGKILL') : undefined)),
+  );
+  throw failed.reason;
+}
+
 export async function startNode(name: string, env: Record<string, string>): Promise<ClusterNode> {
   const child = spawn(process.execPath, [BIN, 'start', '--port', '0'], {
     env: { ...process.env, KEYWARDEN_LOG_LEVEL: 'info', ...env },
@@ -36,10 +58,15 @@ export async function startNode(name: string, env: Record<string, string>): Prom
     output += String(chunk);
   });
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${output}`)), 30_000);
-    child.once('exit', (code) => {
+    // A node that did not start is killed: left running, its pipes would keep the test
+    // process (and so the whole suite) alive forever.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${name} did not start within ${START_TIMEOUT_MS} ms:\n${output}`));
+    }, START_TIMEOUT_MS);
+    child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`${name} exited with ${code}:\n${output}`));
+      reject(new Error(`${name} exited with ${code ?? signal}:\n${output}`));
     });
     const check = () => {
       const match = /"url":"(http:\/\/[^"]+)"[^\n]*"msg":"keywarden listening"/.exec(output);

@@ -1,7 +1,7 @@
 import { openKeywarden } from '../app/index.ts';
 import { CLI_ACTOR } from '../audit/index.ts';
 import { loadConfig } from '../config/index.ts';
-import { type ClusterNode, clusterSecrets, startNode } from './cluster.ts';
+import { type ClusterNode, clusterSecrets, startNode, startNodes } from './cluster.ts';
 import { createTestDatabase, type TestDatabase } from './postgres.ts';
 import { type RedisNamespace, redisNamespace } from './redis.ts';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
@@ -49,15 +49,20 @@ export async function startFaultCluster(
   await setup.close();
 
   const proxies: TcpProxy[] = [];
-  const nodes = await Promise.all(
-    names.map(async (name) => {
+  const nodes = await startNodes(
+    names.map((name) => async () => {
       const pg = await startTcpProxy(new URL(db.url));
       const redis = await startTcpProxy(new URL(ns.url));
       proxies.push(pg, redis);
       const node = await startNode(name, envFor(pg.port, redis.port));
       return Object.assign(node, { pg, redis });
     }),
-  );
+  ).catch(async (error: unknown) => {
+    await Promise.all(proxies.map((p) => p.close()));
+    await ns.cleanup();
+    await db.drop();
+    throw error;
+  });
   return {
     nodes,
     adminKey,
