@@ -1,4 +1,5 @@
 import type { Clock } from '../clock/index.ts';
+import { withDeadline } from '../clock/index.ts';
 
 /**
  * A circuit breaker in front of the store's hot-path reads (issue 15, finding 7: with
@@ -105,19 +106,7 @@ export class StoreBreaker {
   /** `work`, or a StoreTimeoutError after `callTimeoutMs` (the read itself runs on). */
   within<T>(work: Promise<T>): Promise<T> {
     const ms = this.#options.callTimeoutMs ?? 2000;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new StoreTimeoutError(ms)), ms);
-      work.then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      );
-    });
+    return withDeadline(work, ms, () => new StoreTimeoutError(ms));
   }
 
   /** Whether to read the store now; a `probe` must be followed by `succeeded` or `failed`. */

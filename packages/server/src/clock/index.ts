@@ -26,3 +26,5 @@ export function manualClock(startMs = Date.UTC(2026, 0, 1)): ManualClock {
     },
   };
 }
+
+export { withDeadline } from './deadline.ts';

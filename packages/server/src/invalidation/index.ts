@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { withDeadline as deadline } from '../clock/index.ts';
 
 /**
  * What a node must forget when something changes. The single-node channel delivers in
@@ -197,19 +198,7 @@ export class DeadlineError extends InvalidationChannelError {
 
 /** Settles with `work`, or rejects with a `DeadlineError` after `ms` (a late result is ignored). */
 export function withDeadline<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new DeadlineError(message)), ms);
-    work.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
+  return deadline(work, ms, () => new DeadlineError(message));
 }
 
 export function positiveInteger(name: string, value: number): number {

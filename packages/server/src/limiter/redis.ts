@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createClient, type RedisClientOptions } from 'redis';
 import type { Clock } from '../clock/index.ts';
+import { withDeadline as deadline } from '../clock/index.ts';
 import { RESERVE_SCRIPT, SETTLE_SCRIPT } from './budget.lua.ts';
 import { budgetPeriodEnd, budgetPeriodStart, loadBudgetSpent } from './budget.ts';
 import { assertValidCredits } from './credits.ts';
@@ -768,16 +769,10 @@ class RedisDeadlineError extends RedisLimiterError {}
 
 /** Settles with `work`, or rejects with a `RedisLimiterError` after `ms` or on any failure. */
 async function withDeadline<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RedisDeadlineError(message)), ms);
-  });
   try {
-    return await Promise.race([work, deadline]);
+    return await deadline(work, ms, () => new RedisDeadlineError(message));
   } catch (error) {
     if (error instanceof RedisLimiterError || error instanceof RangeError) throw error;
     throw new RedisLimiterError(`Redis limiter: ${asError(error).message}`, { cause: error });
-  } finally {
-    clearTimeout(timer);
   }
 }

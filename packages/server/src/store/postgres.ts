@@ -9,6 +9,7 @@ import {
   type Transaction,
 } from 'kysely';
 import pg from 'pg';
+import { withDeadline } from '../clock/index.ts';
 import { createKyselyStore } from './kysely-store.ts';
 import { migrateToLatest } from './migrations/index.ts';
 import type { Database } from './schema.ts';
@@ -88,19 +89,7 @@ export class NoReplyError extends Error {
 
 /** The reply, or a NoReplyError after `ms` (a late reply is then ignored). */
 function replyWithin<T>(reply: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new NoReplyError(ms)), ms);
-    reply.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
+  return withDeadline(reply, ms, () => new NoReplyError(ms));
 }
 
 /**
