@@ -156,7 +156,8 @@ export class Gateway {
       userAgent: typeof userAgent === 'string' ? userAgent : null,
       upstream: null,
       openai: false,
-      route: `${request.method} ${request.url.split('?', 1)[0]}`.slice(0, 200),
+      // Redacted, then cut, by the usage recorder (cut first, a key across the cut would stay).
+      route: `${request.method} ${request.url.split('?', 1)[0]}`,
       verdict: null,
     };
     const name = (request.params as { upstream: string }).upstream;

@@ -56,6 +56,21 @@ describe('secrets planted in every field never reach the store', () => {
     ).id;
 
   const plants: Plant[] = [
+    // The route a usage event records, with the secret across the 200 characters it keeps:
+    // redacted first, then cut (cut first, the redactor no longer knew the key).
+    {
+      label: 'GET /v1/auth, the secret in X-Original-URI across character 200',
+      kind: 'free',
+      send: (s) =>
+        node.app.inject({
+          method: 'GET',
+          url: '/v1/auth',
+          headers: {
+            'x-api-key': secrets[0] as string,
+            'x-original-uri': `/${'a'.repeat(154)}/${s}`,
+          },
+        }),
+    },
     // POST /v1/keys
     {
       label: 'create name',
@@ -345,6 +360,7 @@ describe('secrets planted in every field never reach the store', () => {
 
   test('… and the SQLite database and its WAL hold none of them, not even in part', async () => {
     await node.kw.lastUsed.flush();
+    await node.kw.usage.flush();
     const files = readdirSync(node.dataDir)
       .filter((f) => f.includes('.db'))
       .map((f) => join(node.dataDir, f));

@@ -120,8 +120,9 @@ function originalRoute(req: IncomingMessage): string {
     headerValue(req.headers, 'x-forwarded-uri') ??
     (url.startsWith('/v1/auth/') ? url.slice('/v1/auth'.length) : '/');
   const mark = uri.indexOf('?');
-  const route = `${method.length > 10 ? method.slice(0, 10) : method} ${mark === -1 ? uri : uri.slice(0, mark)}`;
-  return route.length > 200 ? route.slice(0, 200) : route;
+  // Not cut here: the usage recorder redacts a route, then cuts it (usage/text.ts). Cut first,
+  // a key across the cut would no longer be recognised, and its first 40 characters stored.
+  return `${method.length > 10 ? method.slice(0, 10) : method} ${mark === -1 ? uri : uri.slice(0, mark)}`;
 }
 
 /**
