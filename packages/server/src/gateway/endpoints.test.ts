@@ -91,6 +91,8 @@ test('route maps match without regard to case, and HEAD as GET', () => {
     '/api/Admin/users',
     '/API/admin/users',
     '/api/admın/users',
+    '/api/adm%C4%B0n/users', // İ: Java's equalsIgnoreCase takes it for i
+    '/api/ADMİN/users',
   ])
     assert.equal(scopeOf(path), 'svc:admin', path);
   assert.equal(scopeOf('/api/admin/users', 'HEAD'), 'svc:admin');

@@ -73,7 +73,12 @@ function methodMatches(pattern: string, method: string): boolean {
  * never get here: canonicalGatewayPath refuses them.
  */
 function foldCase(text: string): string {
-  return text.toUpperCase().toLowerCase();
+  // `İ` (dotted capital I) lower-cases to `i` + a combining dot above; Java's
+  // equalsIgnoreCase (and others) take it for `i`, so it folds to `i` here too.
+  return text
+    .toUpperCase()
+    .toLowerCase()
+    .replace(/i\u0307/g, 'i');
 }
 
 export function pathMatches(pattern: string, segments: readonly string[]): boolean {
