@@ -17,6 +17,9 @@ test('prices: exact names, dated snapshots by longest prefix, upstream overrides
   assert.deepEqual(table.priceOf('gpt-4o-mini-2024-07-18'), table.priceOf('gpt-4o-mini'));
   assert.deepEqual(table.priceOf('gpt-4o-2024-08-06'), table.priceOf('gpt-4o'));
   assert.equal(table.priceOf('my-own-model'), null);
+  // Only a date makes a snapshot: variants priced otherwise are not taken for their base.
+  for (const variant of ['gpt-4o-audio-preview', 'gpt-4o-mini-audio-preview', 'gpt-5-search-api'])
+    assert.equal(table.priceOf(variant), null, variant);
   assert.equal(table.priceOf('__proto__'), null);
   const override = { 'gpt-4o': { inputMicrosPerMTok: 1, outputMicrosPerMTok: 2 } };
   assert.deepEqual(table.priceOf('gpt-4o-2024-08-06', override), override['gpt-4o']);

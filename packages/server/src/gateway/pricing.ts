@@ -69,6 +69,11 @@ export class PriceTable {
   }
 }
 
+/** `-YYYY-MM-DD` or `-MMDD` at the end of a model name: an OpenAI snapshot date. */
+const SNAPSHOT_SUFFIX = /-(\d{4}-\d{2}-\d{2}|\d{4})$/;
+/** `ft:<base>:<org>:<name>:<id>`: OpenAI's fine-tuned model names. */
+const FINE_TUNED = /^ft:([^:]+):/;
+
 function lookup(
   model: string,
   prices: Readonly<Record<string, Price>> | ReadonlyMap<string, Price> | undefined,
@@ -82,12 +87,14 @@ function lookup(
         : undefined;
   const exact = get(model);
   if (exact) return exact;
-  // Snapshot names: try ever shorter prefixes that end before a '-'.
-  for (let cut = model.lastIndexOf('-'); cut > 0; cut = model.lastIndexOf('-', cut - 1)) {
-    const price = get(model.slice(0, cut));
-    if (price) return price;
-  }
-  return undefined;
+  // A dated snapshot (`gpt-4o-2024-08-06`, `gpt-4-0613`) takes its model's price. Only a
+  // date: a longest-prefix rule priced `gpt-4o-audio-preview` as `gpt-4o` text and
+  // `gpt-5-search-api` as `gpt-5`, models left unpriced on purpose (openai-prices.ts).
+  // A fine-tuned model (`ft:gpt-4o-mini-2024-07-18:org::id`) takes the price of `ft:<base>`.
+  const fineTuned = FINE_TUNED.exec(model);
+  if (fineTuned) return lookup(`ft:${fineTuned[1]}`, prices);
+  const snapshot = SNAPSHOT_SUFFIX.exec(model);
+  return snapshot ? get(model.slice(0, snapshot.index)) : undefined;
 }
 
 /**
