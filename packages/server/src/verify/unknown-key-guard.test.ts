@@ -104,6 +104,21 @@ describe('UnknownKeyGuard', () => {
     assert.equal(guard.trusted, true);
   });
 
+  test('while not trusted, a key the filter holds is still looked up, past any budget', async () => {
+    // The filter never shrinks: a hit is a real key (or a rare false positive) even when an
+    // outage means a miss proves nothing. Real keys must not spend the guessers' budget.
+    let healthy = true;
+    const known = randomHash();
+    const { guard } = await loaded([known], { healthy: () => healthy });
+    healthy = false;
+    assert.equal(guard.trusted, false);
+    for (let i = 0; i < 20; i++) guard.admit([randomHash()], '10.0.0.1');
+    assert.equal(guard.admit([randomHash()], '10.0.0.1'), false, 'a forged key: over budget');
+    assert.equal(guard.admit([known], '10.0.0.1'), true, 'the real key: looked up');
+    guard.distrust();
+    assert.equal(guard.admit([known], '10.0.0.1'), true, 'after a resync too');
+  });
+
   test('a hash learnt while the filter loads is in the new filter', async () => {
     const { guard } = await loaded([]);
     const fresh = randomHash();

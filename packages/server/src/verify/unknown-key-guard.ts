@@ -115,7 +115,10 @@ export class UnknownKeyGuard {
     clientIp: string | null | undefined,
   ): boolean | Promise<boolean> {
     const trusted = this.trusted;
-    if (trusted && hashes.some((hash) => this.#filter!.mightContain(hash))) {
+    // A hit counts even when the filter is not trusted: it never shrinks, so what it holds
+    // exists. Untrusted only means a miss proves nothing (a key created meanwhile elsewhere).
+    const filter = this.#filter;
+    if (filter && hashes.some((hash) => filter.mightContain(hash))) {
       this.#decisions?.inc({ decision: 'filter' });
       return true;
     }
