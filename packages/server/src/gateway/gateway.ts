@@ -132,15 +132,19 @@ export class Gateway {
     return sendOpenAIError(reply, code, detail, { param: fieldErrors?.[0]?.field });
   }
 
+  /** The upstream a path names; a name no upstream can have is not looked up. */
+  #upstreamNamed(name: string): Promise<ResolvedUpstream | null> | null {
+    return UPSTREAM_NAME.test(name) ? this.#deps.registry.get(name) : null;
+  }
+
   async #speaksOpenAI(request: FastifyRequest): Promise<boolean> {
     // Before routing (a framework error) there are no params yet: the name is in the URL.
     const name =
       (request.params as { upstream?: string } | undefined)?.upstream ??
       request.url.split(/[/?]/, 3)[2] ??
       '';
-    if (!UPSTREAM_NAME.test(name)) return false;
     try {
-      return (await this.#deps.registry.get(name))?.record.type === 'openai';
+      return (await this.#upstreamNamed(name))?.record.type === 'openai';
     } catch {
       return false; // the store is failing: the problem+json answer says enough
     }
@@ -161,7 +165,7 @@ export class Gateway {
       verdict: null,
     };
     const name = (request.params as { upstream: string }).upstream;
-    const upstream = UPSTREAM_NAME.test(name) ? await this.#deps.registry.get(name) : null;
+    const upstream = await this.#upstreamNamed(name);
     if (!upstream) {
       drain(request.raw);
       return this.#refuse(exchange, 'ROUTE_NOT_FOUND', `no upstream named "${name}"`);
